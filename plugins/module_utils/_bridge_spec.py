@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The desired state of one dom0 bridge, and its validation.
+
+Validation needs no host: every error names the field, the value and the
+rule, and all errors are reported together before anything changes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+IFNAMSIZ_MAX = 15
+STP_FORWARD_DELAY_RANGE = (2, 30)
+MTU_RANGE = (68, 65535)
+DEFAULT_PERSIST_DIR = '/etc/network/interfaces.d'
+
+
+class InvalidSpec(Exception):
+    """One or more options are wrong; str() lists every problem, one per line."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super(InvalidSpec, self).__init__('; '.join(problems))
+
+
+def interface_name_problem(field, name):
+    """Why name cannot be a Linux interface name, or None when it can."""
+    if not name:
+        return "%s must not be empty" % field
+    if len(name) > IFNAMSIZ_MAX:
+        return "%s '%s' is %d characters; Linux allows %d" % (field, name, len(name), IFNAMSIZ_MAX)
+    if name in ('.', '..'):
+        return "%s '%s' is not a valid interface name" % (field, name)
+    for character in name:
+        if character in '/:' or character.isspace():
+            return "%s '%s' contains %r, which an interface name may not hold" % (field, name, character)
+    return None
+
+
+def cidr_problem(field, text):
+    if '/' not in text:
+        return "%s '%s' has no prefix length; write it as a CIDR such as 192.0.2.1/24" % (field, text)
+    try:
+        ipaddress.ip_interface(text)
+    except ValueError as error:
+        return "%s '%s' is not a valid address/prefix: %s" % (field, text, error)
+    return None
+
+
+def address_problem(field, text):
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return "%s '%s' is not an IPv4 or IPv6 address" % (field, text)
+    return None
+
+
+class BridgeSpec:
+    """What the user asked for, in kernel units, already validated."""
+
+    def __init__(self, params):
+        self.name = params['name']
+        self.state = params.get('state') or 'present'
+        self.uplink = params.get('uplink')
+        self.ports = list(params.get('ports') or [])
+        self.addresses = params.get('addresses')
+        self.stp = bool(params.get('stp'))
+        self.forward_delay = params.get('forward_delay')
+        if self.forward_delay is None:
+            self.forward_delay = 0
+        self.mtu = params.get('mtu')
+        self.nf_call_iptables = params.get('nf_call_iptables')
+        self.connectivity_check = params.get('connectivity_check')
+        self.connectivity_timeout = params.get('connectivity_timeout') or 10
+        self.persist = params.get('persist') or 'none'
+        self.persist_path = params.get('persist_path') or '%s/%s' % (DEFAULT_PERSIST_DIR, self.name)
+        problems = self.problems()
+        if problems:
+            raise InvalidSpec(problems)
+
+    def problems(self):
+        found = [interface_name_problem('name', self.name)]
+        if self.uplink is not None:
+            found.append(interface_name_problem('uplink', self.uplink))
+            if self.uplink == self.name:
+                found.append("uplink '%s' is the bridge itself" % self.uplink)
+        for port in self.ports:
+            found.append(interface_name_problem('ports', port))
+            if port in (self.name, self.uplink):
+                found.append("ports '%s' is the bridge or its uplink" % port)
+        for cidr in self.addresses or []:
+            found.append(cidr_problem('addresses', cidr))
+        for target in self.connectivity_check or []:
+            found.append(address_problem('connectivity_check', target))
+        found.extend(self.timing_problems())
+        return [problem for problem in found if problem]
+
+    def timing_problems(self):
+        found = []
+        low, high = STP_FORWARD_DELAY_RANGE
+        if self.stp and not low <= self.forward_delay <= high:
+            found.append('forward_delay %s must be between %d and %d seconds when stp is on' % (self.forward_delay, low, high))
+        if not self.stp and not 0 <= self.forward_delay <= high:
+            found.append('forward_delay %s must be between 0 and %d seconds' % (self.forward_delay, high))
+        if self.mtu is not None and not MTU_RANGE[0] <= self.mtu <= MTU_RANGE[1]:
+            found.append('mtu %s must be between %d and %d' % (self.mtu, MTU_RANGE[0], MTU_RANGE[1]))
+        if self.connectivity_timeout <= 0:
+            found.append('connectivity_timeout %s must be a positive number of seconds' % self.connectivity_timeout)
+        return found
+
+    def bridge_options(self):
+        """Bridge options in the kernel's units (forward delay in 1/100 s)."""
+        options = {'stp': 1 if self.stp else 0, 'forward_delay': int(round(self.forward_delay * 100))}
+        if self.nf_call_iptables is not None:
+            flag = 1 if self.nf_call_iptables else 0
+            options.update(nf_call_iptables=flag, nf_call_ip6tables=flag, nf_call_arptables=flag)
+        return options
+
+    def declared_addresses(self):
+        return [ipaddress.ip_interface(cidr) for cidr in self.addresses or []]

@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Links, addresses, routes and bridge options, read and changed over netlink.
+
+Everything goes through pyroute2; nothing parses `ip` output. The readers
+return plain value objects so planners can compare them without netlink.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections import namedtuple
+
+try:
+    from pyroute2 import IPRoute
+except ImportError:  # reported by _deps.require()
+    IPRoute = None
+
+AF_INET = 2
+AF_INET6 = 10
+IFF_UP = 0x1
+IFA_F_NODAD = 0x02
+IFA_F_PERMANENT = 0x80
+RT_SCOPE_LINK = 253
+RTPROT_KERNEL = 2
+RTPROT_RA = 9
+RTN_UNICAST = 1
+RT_TABLE_LOCAL = 255
+BRIDGE_OPTION_ATTRS = {
+    'stp': 'IFLA_BR_STP_STATE',
+    'forward_delay': 'IFLA_BR_FORWARD_DELAY',
+    'nf_call_iptables': 'IFLA_BR_NF_CALL_IPTABLES',
+    'nf_call_ip6tables': 'IFLA_BR_NF_CALL_IP6TABLES',
+    'nf_call_arptables': 'IFLA_BR_NF_CALL_ARPTABLES',
+}
+
+Link = namedtuple('Link', 'index name kind mac mtu up master bridge')
+Address = namedtuple('Address', 'family address prefixlen permanent')
+Route = namedtuple('Route', 'family dst gateway metric table proto scope prefsrc')
+
+
+def address_cidr(address):
+    return '%s/%d' % (address.address, address.prefixlen)
+
+
+def route_label(route, device):
+    text = route.dst
+    if route.gateway:
+        text += ' via %s' % route.gateway
+    text += ' dev %s' % device
+    if route.metric:
+        text += ' metric %d' % route.metric
+    if route.table not in (None, 254):
+        text += ' table %d' % route.table
+    return text
+
+
+class NetlinkError(Exception):
+    """A netlink request was refused; the message names the object."""
+
+
+class Netlink:
+    """A thin, named vocabulary over one pyroute2 IPRoute socket."""
+
+    def __init__(self):
+        self.ipr = IPRoute()
+
+    def close(self):
+        self.ipr.close()
+
+    # ---- readers -------------------------------------------------------
+    def link(self, name):
+        """The link called name, or None."""
+        indexes = self.ipr.link_lookup(ifname=name)
+        if not indexes:
+            return None
+        return self._link_from_message(self.ipr.link('get', index=indexes[0])[0])
+
+    def link_by_index(self, index):
+        return self._link_from_message(self.ipr.link('get', index=index)[0])
+
+    def ports(self, bridge_index):
+        """Names of the links enslaved to the bridge."""
+        return sorted(message.get_attr('IFLA_IFNAME') for message in self.ipr.get_links()
+                      if message.get_attr('IFLA_MASTER') == bridge_index)
+
+    def addresses(self, index):
+        """Global addresses of a link, primary first as the kernel lists them."""
+        found = []
+        for message in self.ipr.get_addr(index=index):
+            if message['scope'] >= RT_SCOPE_LINK:
+                continue  # link-local addresses are the kernel's, derived from the MAC
+            flags = message.get_attr('IFA_FLAGS')
+            if flags is None:
+                flags = message['flags']
+            found.append(Address(message['family'], message.get_attr('IFA_ADDRESS'),
+                                 message['prefixlen'], bool(flags & IFA_F_PERMANENT)))
+        return found
+
+    def routes(self, index):
+        """Routes through a link that an administrator or a daemon added.
+
+        Kernel routes (connected prefixes, link-local) follow the addresses by
+        themselves and router-advertisement routes are relearned, so neither is
+        part of what must be moved.
+        """
+        found = []
+        for family in (AF_INET, AF_INET6):
+            for message in self.ipr.get_routes(family=family, oif=index):
+                table = message.get_attr('RTA_TABLE') or message['table']
+                if (message['proto'] in (RTPROT_KERNEL, RTPROT_RA) or message['type'] != RTN_UNICAST
+                        or table == RT_TABLE_LOCAL or message.get_attr('RTA_OIF') != index):
+                    continue
+                dst = message.get_attr('RTA_DST')
+                default = '0.0.0.0' if family == AF_INET else '::'
+                found.append(Route(family, '%s/%d' % (dst or default, message['dst_len']),
+                                   message.get_attr('RTA_GATEWAY'), message.get_attr('RTA_PRIORITY') or 0,
+                                   table, message['proto'], message['scope'], message.get_attr('RTA_PREFSRC')))
+        return found
+
+    def _link_from_message(self, message):
+        info = message.get_attr('IFLA_LINKINFO')
+        kind = info.get_attr('IFLA_INFO_KIND') if info is not None else None
+        bridge = None
+        if kind == 'bridge':
+            data = info.get_attr('IFLA_INFO_DATA')
+            bridge = dict((option, data.get_attr(attr)) for option, attr in BRIDGE_OPTION_ATTRS.items())
+        return Link(message['index'], message.get_attr('IFLA_IFNAME'), kind,
+                    message.get_attr('IFLA_ADDRESS'), message.get_attr('IFLA_MTU'),
+                    bool(message['flags'] & IFF_UP), message.get_attr('IFLA_MASTER'), bridge)
+
+    # ---- writers -------------------------------------------------------
+    def _request(self, what, call, *args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except Exception as error:  # pyroute2 raises NetlinkError and OSError alike
+            raise NetlinkError('%s: %s' % (what, error))
+
+    def create_bridge(self, name, mac=None, mtu=None, options=None):
+        kwargs = dict(ifname=name, kind='bridge')
+        kwargs.update(bridge_kwargs(options or {}))
+        self._request('create bridge %s' % name, self.ipr.link, 'add', **kwargs)
+        index = self.index(name)
+        extra = {}
+        if mac:
+            extra['address'] = mac
+        if mtu:
+            extra['mtu'] = mtu
+        if extra:
+            self._request('configure bridge %s' % name, self.ipr.link, 'set', index=index, **extra)
+        return index
+
+    def delete_link(self, name):
+        self._request('delete %s' % name, self.ipr.link, 'del', index=self.index(name))
+
+    def set_bridge_options(self, name, options):
+        self._request('set bridge options on %s' % name, self.ipr.link, 'set', index=self.index(name),
+                      kind='bridge', **bridge_kwargs(options))
+
+    def set_link(self, name, **attributes):
+        """Set mtu, address (MAC) or state ('up'/'down') of a link."""
+        self._request('set %s on %s' % (', '.join(sorted(attributes)), name), self.ipr.link, 'set',
+                      index=self.index(name), **attributes)
+
+    def set_master(self, name, master):
+        """Enslave name to the bridge master, or release it with master=None."""
+        self._request('set master of %s to %s' % (name, master), self.ipr.link, 'set', index=self.index(name),
+                      master=self.index(master) if master else 0)
+
+    def add_address(self, name, address):
+        # Addresses that move keep being ours: skipping DAD avoids a window in
+        # which an IPv6 address is tentative and unusable.
+        flags = IFA_F_NODAD if address.family == AF_INET6 else 0
+        self._request('add address %s to %s' % (address_cidr(address), name), self.ipr.addr, 'add',
+                      index=self.index(name), address=address.address, prefixlen=address.prefixlen,
+                      family=address.family, flags=flags)
+
+    def delete_address(self, name, address):
+        self._request('delete address %s from %s' % (address_cidr(address), name), self.ipr.addr, 'del',
+                      index=self.index(name), address=address.address, prefixlen=address.prefixlen,
+                      family=address.family)
+
+    def replace_route(self, name, route):
+        """Point a route at a link in one netlink request (NLM_F_REPLACE).
+
+        Replacing rather than deleting and re-adding means there is no instant
+        without a default route while dom0's address moves.
+        """
+        kwargs = dict(dst=route.dst, oif=self.index(name), family=route.family, table=route.table,
+                      proto=route.proto, scope=route.scope)
+        if route.gateway:
+            kwargs['gateway'] = route.gateway
+        if route.metric:
+            kwargs['priority'] = route.metric
+        if route.prefsrc:
+            kwargs['prefsrc'] = route.prefsrc
+        self._request('route %s' % route_label(route, name), self.ipr.route, 'replace', **kwargs)
+
+    def delete_route(self, name, route):
+        kwargs = dict(dst=route.dst, oif=self.index(name), family=route.family, table=route.table)
+        if route.metric:
+            kwargs['priority'] = route.metric
+        self._request('delete route %s' % route_label(route, name), self.ipr.route, 'del', **kwargs)
+
+    def index(self, name):
+        indexes = self.ipr.link_lookup(ifname=name)
+        if not indexes:
+            raise NetlinkError('no interface named %s' % name)
+        return indexes[0]
+
+
+def bridge_kwargs(options):
+    """pyroute2 keyword arguments for bridge options given in kernel units."""
+    return dict(('br_%s' % option, value) for option, value in options.items() if value is not None)
