@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The planner against recorded host views; the kernel itself is exercised by the integration targets."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.xenfleet.network.plugins.module_utils._bridge_plan import BridgePlanner
+from ansible_collections.xenfleet.network.plugins.module_utils._bridge_spec import BridgeSpec, InvalidSpec
+from ansible_collections.xenfleet.network.plugins.module_utils._bridge_view import HostView
+from ansible_collections.xenfleet.network.plugins.module_utils._netlink import AF_INET, AF_INET6, Address, Link, Route
+from ansible_collections.xenfleet.network.plugins.module_utils._plan import PlanFailed
+
+NIC_MAC = '02:00:00:00:00:10'
+BRIDGE_OPTIONS = {'stp': 0, 'forward_delay': 0, 'nf_call_iptables': 0, 'nf_call_ip6tables': 0, 'nf_call_arptables': 0}
+PRIMARY = Address(AF_INET, '192.0.2.10', 24, True)
+SECONDARY = Address(AF_INET, '192.0.2.11', 24, True)
+GLOBAL6 = Address(AF_INET6, '2001:db8:1::10', 64, True)
+DEFAULT4 = Route(AF_INET, '0.0.0.0/0', '192.0.2.1', 0, 254, 4, 0, None)
+DEFAULT6 = Route(AF_INET6, '::/0', '2001:db8:1::1', 1024, 254, 3, 0, None)
+
+
+class RecordingNet:
+    """Records calls in order; fails on the call named in fail_on."""
+
+    def __init__(self, fail_on=None):
+        self.calls = []
+        self.fail_on = fail_on
+
+    def __getattr__(self, method):
+        def record(*args, **kwargs):
+            if method == self.fail_on:
+                raise RuntimeError('refused by test')
+            self.calls.append((method,) + args + tuple(sorted(kwargs.items())))
+        return record
+
+
+def nic(master=None, up=True):
+    return Link(2, 'eth0', 'veth', NIC_MAC, 1500, up, master, None)
+
+
+def bridge(index=3, options=None):
+    return Link(index, 'xenbr0', 'bridge', NIC_MAC, 1500, True, None, dict(options or BRIDGE_OPTIONS))
+
+
+def fresh_view():
+    return HostView(uplink=nic(), uplink_addresses=[PRIMARY, SECONDARY, GLOBAL6], uplink_routes=[DEFAULT4, DEFAULT6])
+
+
+def migrated_view():
+    return HostView(bridge=bridge(), bridge_ports=['eth0'], bridge_addresses=[PRIMARY, SECONDARY, GLOBAL6],
+                    bridge_routes=[DEFAULT4, DEFAULT6], uplink=nic(master=3))
+
+
+def planner(view, net=None, checker=None, **params):
+    params.setdefault('name', 'xenbr0')
+    params.setdefault('uplink', 'eth0')
+    params.setdefault('nf_call_iptables', False)
+    return BridgePlanner(BridgeSpec(params), view, net or RecordingNet(), checker or (lambda targets, timeout: None))
+
+
+def test_migration_never_leaves_dom0_without_address_or_default_route():
+    plan = planner(fresh_view())
+    plan.plan_present()
+    names = plan.plan.names()
+    first_nic_delete = min(i for i, name in enumerate(names) if name.startswith('delete address') and 'eth0' in name)
+    assert names.index('add address 192.0.2.10/24 to xenbr0') < names.index('enslave eth0 to xenbr0') < first_nic_delete
+    assert names.index('move route 0.0.0.0/0 via 192.0.2.1 dev eth0 to xenbr0') < first_nic_delete
+    assert names[-1] == 'check that 192.0.2.1, 2001:db8:1::1 still answer(s) through xenbr0'
+
+
+def test_secondary_address_is_deleted_before_its_primary():
+    plan = planner(fresh_view())
+    plan.plan_present()
+    names = plan.plan.names()
+    assert names.index('delete address 192.0.2.11/24 from eth0') < names.index('delete address 192.0.2.10/24 from eth0')
+
+
+def test_bridge_takes_the_nic_mac():
+    net = RecordingNet()
+    plan = planner(fresh_view(), net)
+    plan.plan_present()
+    plan.plan.apply()
+    assert ('create_bridge', 'xenbr0', ('mac', NIC_MAC), ('mtu', None), ('options', BRIDGE_OPTIONS)) == net.calls[0]
+
+
+def test_converged_host_gives_an_empty_plan():
+    plan = planner(migrated_view())
+    after = plan.plan_present()
+    assert plan.plan.names() == []
+    assert after['addresses'] == ['192.0.2.10/24', '192.0.2.11/24', '2001:db8:1::10/64']
+    assert after['ports'] == ['eth0']
+
+
+def test_changed_options_are_one_step():
+    plan = planner(migrated_view(), stp=True, forward_delay=2)
+    plan.plan_present()
+    assert plan.plan.names() == ['set forward_delay=200, stp=1 on xenbr0']
+
+
+def test_failed_check_undoes_every_step_newest_first():
+    net = RecordingNet()
+
+    def unreachable(targets, timeout):
+        raise RuntimeError('no answer')
+
+    plan = planner(fresh_view(), net, unreachable)
+    plan.plan_present()
+    with pytest.raises(PlanFailed) as raised:
+        plan.plan.apply()
+    assert raised.value.step.startswith('check that')
+    undo_calls = net.calls[len(raised.value.done) - 1:]
+    assert undo_calls[-1] == ('delete_link', 'xenbr0')
+    readded = [call for call in undo_calls if call[0] == 'add_address' and call[1] == 'eth0']
+    assert [call[2] for call in readded] == [PRIMARY, SECONDARY, GLOBAL6]
+
+
+def test_guest_only_bridge_gets_exactly_its_declared_addresses():
+    view = HostView(bridge=bridge(), bridge_addresses=[Address(AF_INET, '10.9.9.9', 24, True)])
+    plan = planner(view, uplink=None, addresses=['10.0.0.1/24'])
+    plan.plan_present()
+    assert plan.plan.names() == ['add address 10.0.0.1/24 to xenbr0', 'delete address 10.9.9.9/24 from xenbr0']
+
+
+def test_unknown_uplink_is_refused_before_any_step():
+    with pytest.raises(InvalidSpec) as raised:
+        planner(HostView(), uplink='eth9')
+    assert raised.value.problems == ["uplink 'eth9' does not exist on this host"]
+
+
+def test_existing_non_bridge_name_is_refused():
+    veth = Link(5, 'xenbr0', 'veth', '02:00:00:00:00:99', 1500, True, None, None)
+    with pytest.raises(InvalidSpec) as raised:
+        planner(HostView(bridge=veth, uplink=nic()))
+    assert raised.value.problems == ["name 'xenbr0' is an existing veth interface, not a bridge"]
+
+
+def test_absent_gives_the_uplink_everything_back_then_checks_then_deletes():
+    plan = planner(migrated_view(), state='absent')
+    plan.plan_absent()
+    names = plan.plan.names()
+    assert names[:3] == ['add address 192.0.2.10/24 to eth0', 'add address 192.0.2.11/24 to eth0',
+                         'add address 2001:db8:1::10/64 to eth0']
+    assert names[-2:] == ['check that 192.0.2.1, 2001:db8:1::1 still answer(s) through xenbr0', 'delete bridge xenbr0']
+    assert plan.after_uplink['addresses'] == ['192.0.2.10/24', '192.0.2.11/24', '2001:db8:1::10/64']
+
+
+def test_absent_bridge_that_does_not_exist_is_no_change():
+    plan = planner(HostView(uplink=nic()), state='absent')
+    plan.plan_absent()
+    assert plan.plan.names() == []

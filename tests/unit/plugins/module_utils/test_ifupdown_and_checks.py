@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.xenfleet.network.plugins.module_utils._connectivity import Unreachable, make_ping_checker
+from ansible_collections.xenfleet.network.plugins.module_utils._ifupdown import render_bridge_stanza
+from ansible_collections.xenfleet.network.plugins.module_utils._netlink import AF_INET, AF_INET6, Address, Route
+
+OPTIONS = {'stp': 0, 'forward_delay': 0, 'nf_call_iptables': 0}
+
+
+def test_static_stanza_carries_addresses_gateway_and_extra_routes():
+    text = render_bridge_stanza('xenbr0', OPTIONS, '02:00:00:00:00:10', None, ['eth0'],
+                                [Address(AF_INET, '192.0.2.10', 24, True), Address(AF_INET, '192.0.2.11', 24, True),
+                                 Address(AF_INET6, '2001:db8:1::10', 64, True)],
+                                [Route(AF_INET, '0.0.0.0/0', '192.0.2.1', 0, 254, 4, 0, None),
+                                 Route(AF_INET, '10.9.0.0/16', '192.0.2.1', 7, 254, 4, 0, None),
+                                 Route(AF_INET6, '::/0', '2001:db8:1::1', 1024, 254, 3, 0, None)])
+    assert 'iface xenbr0 inet static\n' in text
+    assert '    bridge_ports eth0\n' in text and '    bridge_hw 02:00:00:00:00:10\n' in text
+    assert '    address 192.0.2.10/24\n    up ip addr add 192.0.2.11/24 dev xenbr0\n    gateway 192.0.2.1\n' in text
+    assert '    up ip route replace 10.9.0.0/16 via 192.0.2.1 dev xenbr0 metric 7\n' in text
+    assert 'iface xenbr0 inet6 static\n    dad-attempts 0\n    address 2001:db8:1::10/64\n    gateway 2001:db8:1::1\n' in text
+
+
+def test_dynamic_address_becomes_dhcp():
+    text = render_bridge_stanza('xenbr0', OPTIONS, None, None, ['eth0'], [Address(AF_INET, '192.0.2.50', 24, False)], [])
+    assert 'iface xenbr0 inet dhcp\n' in text
+
+
+def test_guest_only_bridge_without_addresses_is_manual_and_brought_up():
+    text = render_bridge_stanza('xenbr1', OPTIONS, None, 9000, [], [], [])
+    assert 'iface xenbr1 inet manual\n' in text and 'bridge_ports none' in text
+    assert '    mtu 9000\n' in text and '    up ip link set dev xenbr1 up\n' in text
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_checker_waits_for_late_answers():
+    clock = FakeClock()
+    answers = {'192.0.2.1': [1, 1, 0]}
+    checker = make_ping_checker(lambda argv: (answers[argv[-1]].pop(0), '', ''), clock=clock, sleep=clock.sleep)
+    checker(['192.0.2.1'], 5)
+    assert answers['192.0.2.1'] == []
+
+
+def test_checker_names_the_silent_targets():
+    clock = FakeClock()
+    checker = make_ping_checker(lambda argv: (0 if argv[-1] == '192.0.2.1' else 1, '', ''), clock=clock, sleep=clock.sleep)
+    with pytest.raises(Unreachable) as raised:
+        checker(['192.0.2.1', '192.0.2.99'], 1)
+    assert str(raised.value) == '192.0.2.99 did not answer within 1 s'
