@@ -186,7 +186,7 @@ class BridgePlanner:
         # Secondary IPv4 addresses go before their primary, which would take them along.
         for address in reversed(view.uplink_addresses):
             self.plan.add('delete address %s from %s' % (address_cidr(address), spec.uplink),
-                          bind(net.delete_address, spec.uplink, address), bind(net.add_address, spec.uplink, address))
+                          bind(net.delete_address, spec.uplink, address), bind(net.add_address, spec.uplink, address, False))
         return addresses, list(view.uplink_routes)
 
     def _plan_connectivity(self, targets):

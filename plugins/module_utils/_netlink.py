@@ -37,7 +37,9 @@ BRIDGE_OPTION_ATTRS = {
 }
 
 Link = namedtuple('Link', 'index name kind mac mtu up master bridge')
-Address = namedtuple('Address', 'family address prefixlen permanent')
+# nodad records how the address was added, so a rollback re-adds it the same way.
+Address = namedtuple('Address', 'family address prefixlen permanent nodad')
+Address.__new__.__defaults__ = (False,)
 Route = namedtuple('Route', 'family dst gateway metric table proto scope prefsrc')
 
 
@@ -95,8 +97,8 @@ class Netlink:
             flags = message.get_attr('IFA_FLAGS')
             if flags is None:
                 flags = message['flags']
-            found.append(Address(message['family'], message.get_attr('IFA_ADDRESS'),
-                                 message['prefixlen'], bool(flags & IFA_F_PERMANENT)))
+            found.append(Address(message['family'], message.get_attr('IFA_ADDRESS'), message['prefixlen'],
+                                 bool(flags & IFA_F_PERMANENT), bool(flags & IFA_F_NODAD)))
         return found
 
     def routes(self, index):
@@ -169,10 +171,11 @@ class Netlink:
         self._request('set master of %s to %s' % (name, master), self.ipr.link, 'set', index=self.index(name),
                       master=self.index(master) if master else 0)
 
-    def add_address(self, name, address):
-        # Addresses that move keep being ours: skipping DAD avoids a window in
-        # which an IPv6 address is tentative and unusable.
-        flags = IFA_F_NODAD if address.family == AF_INET6 else 0
+    def add_address(self, name, address, moving=True):
+        # An address that moves stays ours: skipping DAD avoids a window in
+        # which it is tentative and unusable. A restored one gets its old flags.
+        nodad = moving or address.nodad
+        flags = IFA_F_NODAD if address.family == AF_INET6 and nodad else 0
         self._request('add address %s to %s' % (address_cidr(address), name), self.ipr.addr, 'add',
                       index=self.index(name), address=address.address, prefixlen=address.prefixlen,
                       family=address.family, flags=flags)
