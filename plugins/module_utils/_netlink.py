@@ -215,5 +215,6 @@ class Netlink:
 
 
 def bridge_kwargs(options):
-    """pyroute2 keyword arguments for bridge options given in kernel units."""
-    return dict(('br_%s' % option, value) for option, value in options.items() if value is not None)
+    """pyroute2 keyword arguments (IFLA_BR_STP_STATE -> br_stp_state) for options in kernel units."""
+    return dict((BRIDGE_OPTION_ATTRS[option][len('IFLA_'):].lower(), value)
+                for option, value in options.items() if value is not None)

@@ -64,3 +64,10 @@ def test_nf_call_option_sets_all_three_families():
 
 def test_default_persist_path_is_under_interfaces_d():
     assert spec().persist_path == '/etc/network/interfaces.d/xenbr0'
+
+
+def test_bridge_options_map_to_pyroute2_attribute_names():
+    from ansible_collections.xenfleet.network.plugins.module_utils._netlink import bridge_kwargs
+    assert bridge_kwargs(spec(stp=True, forward_delay=2, nf_call_iptables=False).bridge_options()) == {
+        'br_stp_state': 1, 'br_forward_delay': 200, 'br_nf_call_iptables': 0, 'br_nf_call_ip6tables': 0,
+        'br_nf_call_arptables': 0}
