@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Run the whole test suite of xenfleet.network, or some of its stages, and
+# end with a summary.
+#
+#   bash scripts/test.sh                      # setup, then every stage
+#   bash scripts/test.sh unit lint            # only these stages
+#
+# Stages, in order:
+#   unit         pytest on tests/unit and tests/lab (the namespace lab)
+#   sanity       ansible-test sanity, offline, no containers
+#   lint         ansible-lint --profile production
+#   integration  ansible-test integration on this host (needs root)
+#
+# Every stage runs even when an earlier one failed, so one run shows all
+# that is wrong. The exit status is non-zero if any stage failed, and the
+# last line printed is "N passed, N failed, N skipped", counting stages.
+#
+# ansible-test only works on a checkout that sits at
+# .../ansible_collections/xenfleet/network/, so sanity, lint and integration
+# run on a copy of this checkout in a temporary tree; their reports under
+# tests/output/ are copied back here (git ignores that folder).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$REPO/.venv"
+ALL_STAGES=(unit sanity lint integration)
+SKIPPED=99 # a stage function returns this when it has nothing to test
+
+# ansible-test sanity tests left out, with the reason. None today: every
+# default test applies to a Python/YAML/shell collection, and the ones that
+# need tools this machine may lack skip themselves (pslint without pwsh and
+# with no PowerShell files; shellcheck is installed by setup.sh).
+SANITY_SKIP=()
+
+declare -A STATUS=() ELAPSED=()
+WORK=""       # temporary tree holding the copy of the checkout
+COLLECTION="" # $WORK/ansible_collections/xenfleet/network
+
+usage() {
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+    exit "${1:-0}"
+}
+
+banner() { printf '\n======== %s\n' "$*"; }
+
+# --------------------------------------------------------------- the copy
+
+# Copy what the next commit would hold: tracked files plus untracked ones
+# git does not ignore, so work in progress is tested before it is committed,
+# while .venv, caches and old test output stay behind.
+copy_checkout() {
+    local dest="$1"
+    mkdir -p "$dest"
+    if git -C "$REPO" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git -C "$REPO" ls-files -z --cached --others --exclude-standard |
+            rsync -a --from0 --files-from=- --ignore-missing-args "$REPO/" "$dest/"
+    else
+        rsync -a --exclude=/.git --exclude=/.venv --exclude=/tests/output "$REPO/" "$dest/"
+    fi
+}
+
+make_collection_tree() {
+    WORK="$(mktemp -d -t xenfleet-test.XXXXXX)"
+    COLLECTION="$WORK/ansible_collections/xenfleet/network"
+    copy_checkout "$COLLECTION"
+    echo "collection copy for ansible-test and ansible-lint: $COLLECTION"
+}
+
+cleanup() {
+    if [[ -n $WORK ]]; then
+        # keep ansible-test's reports (junit, results) for whoever reads them next
+        if [[ -d $COLLECTION/tests/output ]]; then
+            mkdir -p "$REPO/tests/output"
+            rsync -a "$COLLECTION/tests/output/" "$REPO/tests/output/" || true
+        fi
+        rm -rf "$WORK"
+    fi
+}
+
+# ------------------------------------------------------------------ stages
+
+stage_unit() {
+    cd "$REPO"
+    local -a paths=()
+    local dir
+    for dir in tests/unit tests/lab; do
+        [[ -d $dir ]] && paths+=("$dir")
+    done
+    if ((${#paths[@]} == 0)); then
+        echo "no tests/unit or tests/lab yet: nothing to run"
+        return $SKIPPED
+    fi
+    # pytest.ini puts .venv/collections on sys.path, so tests import the
+    # code as ansible_collections.xenfleet.network.plugins... (setup.sh)
+    local rc=0
+    python -m pytest -ra "${paths[@]}" || rc=$?
+    if ((rc == 5)); then # pytest: no tests were collected
+        echo "pytest collected no tests in ${paths[*]}"
+        return $SKIPPED
+    fi
+    return $rc
+}
+
+# Interpreters besides the venv's that ansible-test can use for the
+# multi-version sanity tests (compile, import): module code runs on the
+# dom0's own Python, which is not always the controller's 3.11. Only real
+# interpreters are listed, never pyenv shims, which fail for inactive versions.
+extra_python_path() {
+    local root dir
+    root="$(pyenv root 2>/dev/null)" || return 0
+    for dir in "$root"/versions/3.*/bin; do
+        [[ -x $dir/python3 ]] && printf '%s:' "$dir"
+    done
+}
+
+stage_sanity() {
+    cd "$COLLECTION"
+    local -a skip=()
+    local test
+    for test in "${SANITY_SKIP[@]}"; do
+        skip+=(--skip-test "$test")
+    done
+    # No --venv, --docker or --requirements: ansible-test runs from this venv
+    # (the "origin" controller, where ansible-core itself is installed) and
+    # builds a small venv per sanity test under ~/.ansible/test/venv, whose
+    # pip bootstrap setup.sh seeded so nothing is fetched from beyond PyPI.
+    # Single-version tests run on the venv's Python; compile and import run
+    # on every Python that tests/config.yml allows and PATH offers.
+    PATH="$VENV/bin:$(extra_python_path)$PATH" \
+        ansible-test sanity --color no "${skip[@]}"
+}
+
+stage_lint() {
+    cd "$COLLECTION"
+    # The copy already sits in an ansible_collections tree: point Ansible at
+    # it so playbooks and targets that call xenfleet.network.* resolve
+    # (offline mode keeps ansible-lint from installing the collection itself).
+    ANSIBLE_COLLECTIONS_PATH="$WORK" ansible-lint --profile production
+}
+
+stage_integration() {
+    cd "$COLLECTION"
+    local targets
+    targets="$(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)"
+    if ((targets == 0)); then
+        echo "no integration targets under tests/integration/targets yet: nothing to run"
+        return $SKIPPED
+    fi
+    # --local with the venv's interpreter: targets run on this host (root,
+    # real kernel, namespaces) with pyroute2 and netaddr importable; targets
+    # carry the aliases needs/root and destructive, hence the two --allow.
+    # --continue-on-error: report every failing target, not just the first.
+    ansible-test integration --color no --local --python-interpreter "$VENV/bin/python" \
+        --allow-root --allow-destructive --continue-on-error
+}
+
+# One stage in a subshell with errexit on: a failing command ends the stage
+# (not the script), and the stage's working directory stays its own.
+run_stage() {
+    local stage="$1" start=$SECONDS rc=0
+    banner "stage: $stage"
+    set +e
+    (
+        set -e
+        "stage_$stage"
+    )
+    rc=$?
+    set -e
+    ELAPSED[$stage]=$((SECONDS - start))
+    case $rc in
+    0) STATUS[$stage]=passed ;;
+    "$SKIPPED") STATUS[$stage]=skipped ;;
+    *) STATUS[$stage]="failed (exit $rc)" ;;
+    esac
+    echo "---- $stage: ${STATUS[$stage]} in ${ELAPSED[$stage]}s"
+}
+
+main() {
+    local total_start=$SECONDS stage
+    local -a stages=()
+    for stage in "$@"; do
+        case $stage in
+        -h | --help) usage 0 ;;
+        unit | sanity | lint | integration) stages+=("$stage") ;;
+        *)
+            echo "unknown stage: $stage" >&2
+            usage 2 >&2
+            ;;
+        esac
+    done
+    ((${#stages[@]})) || stages=("${ALL_STAGES[@]}")
+
+    banner "setup"
+    local setup_start=$SECONDS
+    bash "$REPO/scripts/setup.sh"
+    local setup_time=$((SECONDS - setup_start))
+    # Everything below uses the venv's python, ansible-test and ansible-lint.
+    export PATH="$VENV/bin:$PATH"
+    export VIRTUAL_ENV="$VENV"
+    # CI has no terminal; keep tools from asking for one or painting colours.
+    export ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0
+
+    case " ${stages[*]} " in
+    *" sanity "* | *" lint "* | *" integration "*)
+        trap cleanup EXIT
+        make_collection_tree
+        ;;
+    esac
+
+    for stage in "${stages[@]}"; do
+        run_stage "$stage"
+    done
+
+    local passed=0 failed=0 skipped=0
+    banner "summary"
+    printf '  %-12s %4ss  %s\n' setup "$setup_time" "done"
+    for stage in "${stages[@]}"; do
+        printf '  %-12s %4ss  %s\n' "$stage" "${ELAPSED[$stage]}" "${STATUS[$stage]}"
+        case ${STATUS[$stage]} in
+        passed) passed=$((passed + 1)) ;;
+        skipped) skipped=$((skipped + 1)) ;;
+        *) failed=$((failed + 1)) ;;
+        esac
+    done
+    echo "total wall time: $((SECONDS - total_start))s"
+    echo "The line below counts stages (unit, sanity, lint, integration), not single tests:"
+    echo "$passed passed, $failed failed, $skipped skipped"
+    ((failed == 0))
+}
+
+main "$@"
