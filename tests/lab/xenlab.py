@@ -1,0 +1,1115 @@
+"""Throw-away Xen dom0 network lab made of Linux network namespaces.
+
+A dom0 is a namespace; every guest (domU) is another namespace joined to dom0
+by a veth pair whose dom0 end carries the vif name; dom0's "physical NIC" is a
+veth to an ``upstream`` namespace that plays the gateway, and an optional
+``internet`` namespace sits behind upstream for NAT tests. An sshd can run
+inside dom0 so Ansible can reach it over real SSH from the upstream namespace.
+
+Safety: everything is created inside namespaces this module made; nothing is
+ever added to the root namespace. Each namespace is stamped (an alias on its
+``lo``) and recorded in a marker file under /run/xenlab, so ``sweep`` removes
+what crashed runs left behind and never anything else.
+
+Library::
+
+    with Lab({'internet': True, 'guests': [{'name': 'g1', 'ipv4': ['10.0.0.5/24']}]}) as lab:
+        assert lab.ping('dom0', '192.0.2.1')
+
+CLI (see tests/lab/README.md)::
+
+    python3 tests/lab/xenlab.py up --spec spec.json      # prints the workdir
+    python3 tests/lab/xenlab.py down --workdir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import glob
+import ipaddress
+import json
+import os
+import re
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+MARKER_DIR = '/run/xenlab'
+STAMP_PREFIX = 'xenlab:'
+STATE_FILE = 'state.json'
+INVENTORY_FILE = 'inventory.ini'
+PYTHON_WRAPPER = 'dom0-python'
+IFNAMSIZ = 15  # Linux interface names are at most 15 bytes (16 with the NUL)
+
+PREFIX_RE = re.compile(r'^[A-Za-z0-9_]{1,16}$')  # no '-': it separates prefix and role
+GUEST_NAME_RE = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$')
+MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+INFRA_ROLES = ('upstream', 'dom0', 'internet')
+
+# Documentation prefixes (RFC 5737 / RFC 3849): never routable, so a leak would go nowhere.
+DOM0_MAC = '02:00:00:00:00:10'
+DOM0_IPV4 = '192.0.2.10/24'
+DOM0_IPV6 = '2001:db8:1::10/64'
+UPSTREAM_MAC = '02:00:00:00:00:01'
+UPSTREAM_IPV4 = '192.0.2.1/24'
+UPSTREAM_IPV6 = '2001:db8:1::1/64'
+WAN_IFNAME = 'wan0'
+WAN_MAC = '02:00:00:00:01:01'
+WAN_IPV4 = '198.51.100.1/24'
+WAN_IPV6 = '2001:db8:ff::1/64'
+INTERNET_MAC = '02:00:00:00:01:02'
+INTERNET_IPV4 = '198.51.100.2/24'
+INTERNET_IPV6 = '2001:db8:ff::2/64'
+# Xen's netback gives every vif this MAC so that a bridge never takes a vif's address as its own.
+XEN_VIF_MAC = 'fe:ff:ff:ff:ff:ff'
+SSH_PORT = 22
+SSH_USER = 'root'
+
+# DAD would keep fresh IPv6 addresses "tentative" for a second or more; the lab wants them usable at once.
+NAMESPACE_SYSCTLS = ('net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0')
+
+SPEC_KEYS = ('uplink', 'ssh', 'internet', 'guests')
+GUEST_KEYS = ('name', 'vif', 'mac', 'ipv4', 'ipv6', 'gateway4', 'gateway6')
+
+SSHD_CONFIG = """\
+# Written by xenlab for lab {prefix}: listens only inside the lab's dom0 namespace.
+ListenAddress {host}:{port}
+HostKey {host_key}
+PidFile {pid_file}
+AuthorizedKeysFile {authorized_keys}
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+# PAM would consult the host's account setup; the lab only needs the key.
+UsePAM no
+# The workdir lives in /tmp, whose modes StrictModes would reject.
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+Subsystem sftp internal-sftp
+LogLevel INFO
+"""
+
+
+class LabError(RuntimeError):
+    """The lab could not be built, used or removed."""
+
+
+class LabCommandError(subprocess.CalledProcessError):
+    """A command run by the lab failed; unlike its parent, the message shows stderr."""
+
+    def __str__(self):
+        output = (self.stderr or self.output or '').strip()
+        return '%s exited with %s: %s' % (shlex.join(str(a) for a in self.cmd), self.returncode, output)
+
+
+ProcStat = collections.namedtuple('ProcStat', 'state ppid starttime')
+
+
+# ---------------------------------------------------------------- small helpers
+
+def _warn(message):
+    print('xenlab: %s' % message, file=sys.stderr)
+
+
+def _tool(name):
+    """Absolute path of a system tool; sbin may be missing from PATH under sudo or CI."""
+    found = shutil.which(name) or shutil.which(name, path='/usr/sbin:/usr/bin:/sbin:/bin')
+    if not found:
+        raise LabError('%s not found: the lab needs iproute2, procps and openssh (client and server)' % name)
+    return found
+
+
+def _execute(argv, check=True, timeout=30, input=None):
+    """Run a command, capture its text output and raise LabCommandError on failure when asked."""
+    result = subprocess.run([str(a) for a in argv], input=input, capture_output=True, text=True, errors='replace',
+                            timeout=timeout, check=False)
+    if check and result.returncode != 0:
+        raise LabCommandError(result.returncode, argv, result.stdout, result.stderr)
+    return result
+
+
+def _host(cidr):
+    return cidr.split('/', 1)[0]
+
+
+def _write_text(path, text, mode=0o644):
+    """Write-then-rename, so a reader (sweep, a playbook) never sees half a file."""
+    temporary = '%s.tmp%d' % (path, os.getpid())
+    with open(temporary, 'w', encoding='utf-8') as handle:
+        handle.write(text)
+    os.chmod(temporary, mode)
+    os.replace(temporary, path)
+
+
+def _write_json(path, data, mode=0o644):
+    _write_text(path, json.dumps(data, indent=2, sort_keys=True) + '\n', mode)
+
+
+def _random_prefix():
+    return 'xl' + secrets.token_hex(2)
+
+
+# ---------------------------------------------------------------- processes
+
+def _proc_stat(pid):
+    """State, parent and start time of a process, or None when it does not exist."""
+    try:
+        with open('/proc/%d/stat' % pid, encoding='utf-8', errors='replace') as handle:
+            data = handle.read()
+    except (OSError, ValueError):
+        return None
+    # The command name may hold spaces and parentheses; the fields we need follow its last ')'.
+    fields = data[data.rindex(')') + 2:].split()
+    return ProcStat(fields[0], int(fields[1]), int(fields[19]))
+
+
+def _identity(pid):
+    """A pid plus its start time: a recycled pid never matches it, so we never signal a stranger."""
+    stat = _proc_stat(pid)
+    return {'pid': pid, 'starttime': stat.starttime if stat else None}
+
+
+def _is_running(identity):
+    if not identity or not identity.get('pid'):
+        return False
+    stat = _proc_stat(identity['pid'])
+    return stat is not None and stat.starttime == identity.get('starttime') and stat.state != 'Z'
+
+
+def _cmdline(pid):
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _all_pids():
+    return [int(entry) for entry in os.listdir('/proc') if entry.isdigit()]
+
+
+def _descendants(identities):
+    """Identities of every live descendant (sshd sessions and what they run) of the given processes."""
+    parents = {identity['pid'] for identity in identities if _is_running(identity)}
+    found = []
+    grew = True
+    while grew:
+        grew = False
+        for pid in _all_pids():
+            stat = _proc_stat(pid)
+            if stat and stat.ppid in parents and pid not in parents:
+                parents.add(pid)
+                found.append({'pid': pid, 'starttime': stat.starttime})
+                grew = True
+    return found
+
+
+def _signal_all(identities, signum):
+    for identity in identities:
+        if _is_running(identity):
+            try:
+                os.kill(identity['pid'], signum)
+            except ProcessLookupError:
+                pass
+
+
+def _wait_gone(identities, popens, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for popen in popens.values():
+            popen.poll()  # reap our own children, or they stay zombies that look alive
+        if not any(_is_running(identity) for identity in identities):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def _terminate(identities, popens=None, grace=3.0):
+    """SIGTERM the processes and their descendants, SIGKILL what is left after the grace time."""
+    popens = popens or {}
+    targets = list(identities) + _descendants(identities)
+    _signal_all(targets, signal.SIGTERM)
+    if not _wait_gone(targets, popens, grace):
+        _signal_all(targets, signal.SIGKILL)
+        _wait_gone(targets, popens, grace)
+
+
+def _invoking_script_pid():
+    """Pid of the script that ran this CLI, to record as the lab's owner for ``sweep``.
+
+    bash sometimes forks a subshell for ``$(...)`` that exits at once; such a fork keeps its
+    parent's command line, so climb while the command line stays the same.
+    """
+    pid = os.getppid()
+    while True:
+        stat = _proc_stat(pid)
+        if stat is None or stat.ppid <= 1 or _cmdline(stat.ppid) != _cmdline(pid):
+            return pid
+        pid = stat.ppid
+
+
+# ---------------------------------------------------------------- namespaces and markers
+
+def _namespace_exists(name):
+    return os.path.exists(os.path.join('/run/netns', name))
+
+
+def _namespace_stamp(name):
+    """The alias the lab set on the namespace's lo, proof that the namespace is a lab's."""
+    result = _execute([_tool('ip'), '-j', '-n', name, 'link', 'show', 'dev', 'lo'], check=False)
+    if result.returncode != 0:
+        return None
+    try:
+        return json.loads(result.stdout)[0].get('ifalias')
+    except (ValueError, IndexError, AttributeError):
+        return None
+
+
+def _namespace_pids(name):
+    result = _execute([_tool('ip'), 'netns', 'pids', name], check=False)
+    return [int(pid) for pid in result.stdout.split() if pid.isdigit()]
+
+
+def _marker_path(prefix):
+    return os.path.join(MARKER_DIR, prefix + '.json')
+
+
+def _claim_marker(prefix, data):
+    """Create the prefix's marker exclusively: the file doubles as the lock that reserves the prefix."""
+    os.makedirs(MARKER_DIR, mode=0o700, exist_ok=True)
+    try:
+        descriptor = os.open(_marker_path(prefix), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(descriptor, 'w', encoding='utf-8') as handle:
+        json.dump(data, handle)
+    return True
+
+
+def _read_json(path):
+    with open(path, encoding='utf-8') as handle:
+        return json.load(handle)
+
+
+# ---------------------------------------------------------------- spec
+
+def _check_ifname(name, what):
+    if not isinstance(name, str) or not name or len(name.encode()) > IFNAMSIZ or name in ('.', '..', 'lo') \
+            or any(char.isspace() or char in '/:' for char in name):
+        raise LabError('%s %r is not a usable interface name (1-%d characters, no spaces, "/" or ":")' % (what, name, IFNAMSIZ))
+    return name
+
+
+def _check_mac(mac, what):
+    mac = str(mac).lower()
+    if not MAC_RE.match(mac) or int(mac[:2], 16) & 1:
+        raise LabError('%s: %r is not a unicast MAC address' % (what, mac))
+    return mac
+
+
+def _cidr_list(value, version, what):
+    """A guest's addresses as a list of CIDR strings of one IP version (a single string is accepted too)."""
+    if value is None:
+        return []
+    items = [value] if isinstance(value, str) else list(value)
+    for item in items:
+        try:
+            interface = ipaddress.ip_interface(item)
+        except ValueError as error:
+            raise LabError('%s: %s' % (what, error)) from error
+        if interface.version != version or '/' not in str(item):
+            raise LabError('%s: %r must be an IPv%d address with a prefix length' % (what, item, version))
+    return [str(item) for item in items]
+
+
+def _optional_address(value, version, what):
+    if value in (None, ''):
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError as error:
+        raise LabError('%s: %s' % (what, error)) from error
+    if address.version != version:
+        raise LabError('%s: %r is not an IPv%d address' % (what, value, version))
+    return str(value)
+
+
+def _default_guest_mac(index, ipv4):
+    """Follow the collection's scheme (02:00 + the IPv4 address in hex) when the guest has an address."""
+    if ipv4:
+        packed = ipaddress.ip_interface(ipv4[0]).ip.packed
+        return '02:00:' + ':'.join('%02x' % byte for byte in packed)
+    number = index + 1
+    return '02:00:00:01:%02x:%02x' % (number >> 8 & 0xff, number & 0xff)
+
+
+def _normalize_guest(index, guest):
+    if not isinstance(guest, dict):
+        raise LabError('guest #%d must be a dict, got %r' % (index + 1, guest))
+    unknown = sorted(set(guest) - set(GUEST_KEYS))
+    if unknown:
+        raise LabError('guest #%d: unknown keys %s (known: %s)' % (index + 1, ', '.join(unknown), ', '.join(GUEST_KEYS)))
+    name = str(guest.get('name') or 'g%d' % (index + 1))
+    if not GUEST_NAME_RE.match(name) or name in INFRA_ROLES:
+        raise LabError('guest name %r must match %s and not be one of %s' % (name, GUEST_NAME_RE.pattern, ', '.join(INFRA_ROLES)))
+    what = 'guest %s' % name
+    ipv4 = _cidr_list(guest.get('ipv4'), 4, what)
+    return {
+        'name': name,
+        'vif': _check_ifname(guest.get('vif') or 'vif%d.0' % (index + 1), what + ' vif'),
+        'mac': _check_mac(guest.get('mac') or _default_guest_mac(index, ipv4), what),
+        'ipv4': ipv4,
+        'ipv6': _cidr_list(guest.get('ipv6'), 6, what),
+        'gateway4': _optional_address(guest.get('gateway4'), 4, what + ' gateway4'),
+        'gateway6': _optional_address(guest.get('gateway6'), 6, what + ' gateway6'),
+    }
+
+
+def _check_unique(values, what):
+    seen = set()
+    for value in values:
+        if value in seen:
+            raise LabError('%s %r is used twice' % (what, value))
+        seen.add(value)
+
+
+def normalize_spec(spec=None):
+    """Fill in defaults and validate a lab spec; the result is what ``Lab.spec`` holds."""
+    spec = dict(spec or {})
+    unknown = sorted(set(spec) - set(SPEC_KEYS))
+    if unknown:
+        raise LabError('unknown spec keys %s (known: %s)' % (', '.join(unknown), ', '.join(SPEC_KEYS)))
+    uplink = _check_ifname(spec.get('uplink') or 'eth0', 'uplink')
+    guests = [_normalize_guest(index, guest) for index, guest in enumerate(spec.get('guests') or [])]
+    _check_unique([guest['name'] for guest in guests], 'guest name')
+    _check_unique([uplink] + [guest['vif'] for guest in guests], 'dom0 interface name')
+    _check_unique([DOM0_MAC] + [guest['mac'] for guest in guests], 'MAC address')
+    return {'uplink': uplink, 'ssh': bool(spec.get('ssh', True)), 'internet': bool(spec.get('internet', False)),
+            'guests': guests}
+
+
+def _on_link(gateway, cidrs):
+    """Whether a gateway lies in one of the guest's subnets (else the route needs 'onlink', as with vif-route /32s)."""
+    address = ipaddress.ip_address(gateway)
+    if address.is_link_local:
+        return True
+    return any(address in ipaddress.ip_interface(cidr).network for cidr in cidrs)
+
+
+def _guest_eth0_commands(guest):
+    """ip -batch lines that give the guest's eth0 its MAC, addresses and routes."""
+    lines = ['link set eth0 address %s' % guest['mac']]
+    lines += ['addr add %s dev eth0' % cidr for cidr in guest['ipv4']]
+    lines += ['addr add %s dev eth0 nodad' % cidr for cidr in guest['ipv6']]
+    lines.append('link set eth0 up')
+    for default, gateway, cidrs in (('default', guest['gateway4'], guest['ipv4']), ('::/0', guest['gateway6'], guest['ipv6'])):
+        if gateway:
+            onlink = '' if _on_link(gateway, cidrs) else ' onlink'
+            lines.append('route add %s via %s dev eth0%s' % (default, gateway, onlink))
+    return lines
+
+
+# ---------------------------------------------------------------- the lab
+
+class Lab:
+    """One throw-away dom0 with its upstream, optional internet and guests, each in its own namespace."""
+
+    def __init__(self, spec=None, prefix=None, workdir=None, python=None):
+        self.spec = normalize_spec(spec)
+        if prefix is not None and not PREFIX_RE.match(prefix):
+            raise LabError('prefix %r must match %s' % (prefix, PREFIX_RE.pattern))
+        self._prefix_given = prefix is not None
+        self.prefix = prefix or _random_prefix()
+        self.python = os.path.abspath(python or sys.executable)
+        self.workdir = None  # set once the lab owns it: down() removes it
+        self._requested_workdir = os.path.abspath(workdir) if workdir else None
+        self._namespaces = {}  # role -> namespace, only those this lab created
+        self._processes = []  # identities (pid, starttime, role, argv) of processes this lab started
+        self._popens = {}  # pid -> Popen of those started by this very process, to reap them
+        self._plugged = {}  # guest -> bridge its vif was plugged into
+        self._owner = _identity(os.getpid())
+        self._claimed = False
+
+    def __repr__(self):
+        return 'Lab(prefix=%r, workdir=%r, guests=%r)' % (self.prefix, self.workdir, [g['name'] for g in self.spec['guests']])
+
+    def __enter__(self):
+        return self.up()
+
+    def __exit__(self, exc_type, exc, traceback):
+        self.down()
+        return False
+
+    # -------------------------------------------------------- naming
+
+    @property
+    def _stamp(self):
+        return STAMP_PREFIX + self.prefix
+
+    def roles(self):
+        """Every role of this lab: 'upstream', 'dom0', maybe 'internet', then the guest names."""
+        infra = ['upstream', 'dom0'] + (['internet'] if self.spec['internet'] else [])
+        return infra + [guest['name'] for guest in self.spec['guests']]
+
+    def ns(self, role):
+        """Namespace name of a role ('dom0', 'upstream', 'internet' or a guest name)."""
+        if role not in self.roles():
+            raise LabError('lab %s has no role %r (roles: %s)' % (self.prefix, role, ', '.join(self.roles())))
+        return '%s-%s' % (self.prefix, role)
+
+    def guest(self, name):
+        """The normalized spec of one guest (name, vif, mac, ipv4, ipv6, gateway4, gateway6)."""
+        for guest in self.spec['guests']:
+            if guest['name'] == name:
+                return guest
+        raise LabError('lab %s has no guest %r' % (self.prefix, name))
+
+    def controller_prefix(self):
+        """Command prefix that runs a controller (ansible-playbook, ssh) where it can reach dom0's sshd."""
+        return ['ip', 'netns', 'exec', self.ns('upstream')]
+
+    def _path(self, name):
+        return os.path.join(self.workdir, name)
+
+    # -------------------------------------------------------- running things inside
+
+    def run(self, role, argv, check=True, timeout=30, input=None):
+        """Run argv (a list, or a string for ``sh -c``) inside a role's namespace; returns a text CompletedProcess."""
+        if isinstance(argv, str):
+            argv = ['sh', '-c', argv]
+        return _execute([_tool('ip'), 'netns', 'exec', self.ns(role)] + list(argv), check=check, timeout=timeout, input=input)
+
+    def ping(self, role, address, count=1, timeout=2):
+        """Whether `role` gets an answer from an IPv4 or IPv6 address."""
+        family = '-6' if ipaddress.ip_address(address).version == 6 else '-4'
+        argv = ['ping', family, '-n', '-q', '-c', str(count), '-i', '0.2', '-W', str(timeout), address]
+        return self.run(role, argv, check=False, timeout=count * (timeout + 1) + 5).returncode == 0
+
+    def spawn(self, role, argv, log_name=None):
+        """Start a long-running process (in the foreground: no daemonizing) inside a role's namespace.
+
+        The lab stops it on down(); its output goes to a log file in the workdir.
+        """
+        log_path = self._path(log_name or '%s-%s-%d.log' % (role, os.path.basename(argv[0]), len(self._processes) + 1))
+        with open(log_path, 'ab') as log:
+            # A new session keeps a terminal's Ctrl-C or hangup from killing it behind the lab's back.
+            popen = subprocess.Popen([_tool('ip'), 'netns', 'exec', self.ns(role)] + list(argv), stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        record = dict(_identity(popen.pid), role=role, argv=list(argv), log=log_path)
+        self._processes.append(record)
+        self._popens[popen.pid] = popen
+        self._save()
+        return popen
+
+    def stop(self, popen):
+        """Stop a process started by spawn() before the lab goes down."""
+        records = [record for record in self._processes if record['pid'] == popen.pid]
+        _terminate(records, self._popens)
+        self._processes = [record for record in self._processes if record['pid'] != popen.pid]
+        self._popens.pop(popen.pid, None)
+        self._save()
+
+    def ssh_argv(self, command):
+        """argv that runs a command on dom0 over SSH, from the upstream namespace (usable from the root namespace)."""
+        if not self.spec['ssh']:
+            raise LabError('lab %s was built without ssh' % self.prefix)
+        command = [command] if isinstance(command, str) else list(command)
+        options = ['-F', '/dev/null', '-i', self._path('id_ed25519'), '-p', str(SSH_PORT), '-o', 'BatchMode=yes',
+                   '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+                   '-o', 'ConnectTimeout=5']
+        return self.controller_prefix() + [_tool('ssh')] + options + ['%s@%s' % (SSH_USER, _host(DOM0_IPV4))] + command
+
+    def ssh(self, command, check=True, timeout=30):
+        return _execute(self.ssh_argv(command), check=check, timeout=timeout)
+
+    # -------------------------------------------------------- Xen look-alikes
+
+    def plug(self, guest, bridge):
+        """Do what Xen's vif-bridge hotplug script does: make the guest's vif a port of a dom0 bridge."""
+        vif = self.guest(guest)['vif']
+        self._ip_batch('dom0', ['link set %s master %s' % (vif, bridge), 'link set %s up' % vif])
+        self._plugged[guest] = bridge
+        self._save()
+
+    def unplug(self, guest):
+        """Detach the guest's vif from its bridge, as when the hotplug script has not run yet."""
+        self._ip_batch('dom0', ['link set %s nomaster' % self.guest(guest)['vif']])
+        self._plugged.pop(guest, None)
+        self._save()
+
+    def restart_guest(self, guest, replug=False):
+        """Delete and recreate the guest's veth (same names, MAC, addresses), like a guest reboot.
+
+        The new vif comes up unattached (the state before the hotplug script runs) unless
+        replug is true and the old one was plugged. Its ifindex changes, as with real Xen.
+        """
+        spec = self.guest(guest)
+        bridge = self._plugged.pop(guest, None)
+        self._ip(['-n', self.ns('dom0'), 'link', 'del', spec['vif']])  # takes the guest's eth0 with it
+        self._build_guest(spec)
+        self._wait_for_links(self._lab_links([spec]))
+        if replug and bridge:
+            self.plug(guest, bridge)
+        self._save()
+
+    # -------------------------------------------------------- life cycle
+
+    def up(self):
+        """Build the whole lab; on any failure tear down what was built and re-raise."""
+        if self._claimed:
+            raise LabError('lab %s is already up' % self.prefix)
+        try:
+            self._claim_prefix()
+            self._make_workdir()
+            self._build_network()
+            self._write_python_wrapper()
+            if self.spec['ssh']:
+                self._start_sshd()
+            self._save()
+            self.write_inventory()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def down(self):
+        """Stop started processes, delete the namespaces, remove the workdir. Safe to call twice."""
+        problems = []
+        _terminate(self._processes, self._popens)
+        self._processes, self._popens = [], {}
+        for role, name in list(self._namespaces.items()):
+            try:
+                self._delete_namespace(name)
+                del self._namespaces[role]
+            except (LabError, OSError, subprocess.SubprocessError) as error:
+                problems.append('%s: %s' % (name, error))
+        if problems:
+            # Keep the marker and workdir so that `sweep` or another down() can finish the job.
+            raise LabError('lab %s not fully removed: %s' % (self.prefix, '; '.join(problems)))
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+        if self._claimed:
+            with_marker = _marker_path(self.prefix)
+            if os.path.exists(with_marker):
+                os.unlink(with_marker)
+            self._claimed = False
+
+    def _delete_namespace(self, name):
+        if not _namespace_exists(name):
+            return
+        stamp = _namespace_stamp(name)
+        if stamp != self._stamp:
+            # Only a namespace carrying our stamp is ours; anything else stays, whatever its name.
+            _warn('left namespace %s alone: its stamp is %r, not %r' % (name, stamp, self._stamp))
+            return
+        strays = _namespace_pids(name)
+        if strays:
+            _warn('processes not started through the lab still run in %s: %s; they keep it alive after deletion '
+                  '(start them with Lab.spawn to have them stopped)' % (name, ', '.join(map(str, strays))))
+        self._ip(['netns', 'del', name])
+
+    def _claim_prefix(self):
+        for _attempt in range(50):
+            taken = any(_namespace_exists('%s-%s' % (self.prefix, role)) for role in self.roles())
+            if not taken and _claim_marker(self.prefix, self._record()):
+                self._claimed = True
+                return
+            if self._prefix_given:
+                raise LabError('prefix %s is in use (marker %s or its namespaces exist)' % (self.prefix, _marker_path(self.prefix)))
+            self.prefix = _random_prefix()
+        raise LabError('found no free lab prefix')
+
+    def _make_workdir(self):
+        if self._requested_workdir:
+            os.makedirs(self._requested_workdir, mode=0o700, exist_ok=True)
+            if os.listdir(self._requested_workdir):
+                raise LabError('workdir %s is not empty; down() removes the workdir, so give a new or empty one' % self._requested_workdir)
+            self.workdir = self._requested_workdir
+        else:
+            self.workdir = tempfile.mkdtemp(prefix='xenlab-%s-' % self.prefix)
+        self._update_marker()
+
+    # -------------------------------------------------------- building the network
+
+    def _ip(self, args):
+        return _execute([_tool('ip')] + list(args))
+
+    def _ip_batch(self, role, lines):
+        """Several ip commands in one process: much faster than one exec per command."""
+        return _execute([_tool('ip'), '-n', self.ns(role), '-batch', '-'], input='\n'.join(lines) + '\n')
+
+    def _sysctl(self, role, settings):
+        return self.run(role, [_tool('sysctl'), '-q', '-w'] + list(settings))
+
+    def _build_network(self):
+        for role in self.roles():
+            self._add_namespace(role)
+        self._build_uplink()
+        if self.spec['internet']:
+            self._build_internet()
+        for guest in self.spec['guests']:
+            self._build_guest(guest)
+        self._wait_for_links(self._lab_links())
+
+    def _lab_links(self, guests=None):
+        """(role, ifname) of every link the lab made, or only of the given guests' vifs."""
+        pairs = []
+        if guests is None:
+            pairs += [('dom0', self.spec['uplink']), ('upstream', 'eth0')]
+            pairs += [('upstream', WAN_IFNAME), ('internet', 'eth0')] if self.spec['internet'] else []
+        for guest in self.spec['guests'] if guests is None else guests:
+            pairs += [('dom0', guest['vif']), (guest['name'], 'eth0')]
+        return pairs
+
+    def _wait_for_links(self, pairs, timeout=10.0):
+        """Wait until the links are operationally up.
+
+        The kernel turns carrier changes into "operstate UP" (and activates the queue and IPv6 on the link)
+        in a deferred, rate-limited work item: for up to a second after `ip link set up` the first packets,
+        IPv6 neighbour solicitations especially, are dropped. A lab is only ready once that has happened.
+        """
+        deadline = time.monotonic() + timeout
+        pending = list(pairs)
+        while pending:
+            pending = [(role, ifname) for role, ifname in pending if self._operstate(role, ifname) != 'UP']
+            if pending and time.monotonic() > deadline:
+                raise LabError('links still not up after %.0f s: %s' % (timeout, pending))
+            if pending:
+                time.sleep(0.02)
+
+    def _operstate(self, role, ifname):
+        result = _execute([_tool('ip'), '-j', '-n', self.ns(role), 'link', 'show', 'dev', ifname], check=False)
+        try:
+            return json.loads(result.stdout)[0].get('operstate')
+        except (ValueError, IndexError, AttributeError):
+            return None
+
+    def _add_namespace(self, role):
+        name = self.ns(role)
+        self._ip(['netns', 'add', name])  # fails if the name exists: we never adopt a namespace
+        self._namespaces[role] = name
+        self._ip_batch(role, ['link set lo up', 'link set lo alias %s' % self._stamp])
+        self._sysctl(role, NAMESPACE_SYSCTLS)
+
+    def _build_uplink(self):
+        """dom0's "physical NIC": a veth whose other end is upstream's eth0, the gateway."""
+        uplink = self.spec['uplink']
+        self._ip_batch('dom0', [
+            'link add %s type veth peer name eth0 netns %s' % (uplink, self.ns('upstream')),
+            'link set %s address %s' % (uplink, DOM0_MAC),
+            'addr add %s dev %s' % (DOM0_IPV4, uplink),
+            'addr add %s dev %s nodad' % (DOM0_IPV6, uplink),
+            'link set %s up' % uplink,
+        ])
+        self._ip_batch('upstream', [
+            'link set eth0 address %s' % UPSTREAM_MAC,
+            'addr add %s dev eth0' % UPSTREAM_IPV4,
+            'addr add %s dev eth0 nodad' % UPSTREAM_IPV6,
+            'link set eth0 up',
+        ])
+        self._ip_batch('dom0', [
+            'route add default via %s dev %s' % (_host(UPSTREAM_IPV4), uplink),
+            'route add ::/0 via %s dev %s' % (_host(UPSTREAM_IPV6), uplink),
+        ])
+
+    def _build_internet(self):
+        """A far side behind upstream, which routes (and only it) between dom0's segment and the internet."""
+        self._ip_batch('upstream', [
+            'link add %s type veth peer name eth0 netns %s' % (WAN_IFNAME, self.ns('internet')),
+            'link set %s address %s' % (WAN_IFNAME, WAN_MAC),
+            'addr add %s dev %s' % (WAN_IPV4, WAN_IFNAME),
+            'addr add %s dev %s nodad' % (WAN_IPV6, WAN_IFNAME),
+            'link set %s up' % WAN_IFNAME,
+        ])
+        self._ip_batch('internet', [
+            'link set eth0 address %s' % INTERNET_MAC,
+            'addr add %s dev eth0' % INTERNET_IPV4,
+            'addr add %s dev eth0 nodad' % INTERNET_IPV6,
+            'link set eth0 up',
+            'route add %s via %s dev eth0' % (ipaddress.ip_interface(DOM0_IPV4).network, _host(WAN_IPV4)),
+            'route add %s via %s dev eth0' % (ipaddress.ip_interface(DOM0_IPV6).network, _host(WAN_IPV6)),
+        ])
+        self._sysctl('upstream', ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'])
+
+    def _build_guest(self, guest):
+        """A vif: dom0 end named like Xen's backend, up but on no bridge; guest end eth0 fully configured."""
+        vif = guest['vif']
+        self._ip_batch('dom0', [
+            'link add %s type veth peer name eth0 netns %s' % (vif, self.ns(guest['name'])),
+            'link set %s address %s' % (vif, XEN_VIF_MAC),
+        ])
+        # Before the link goes up: with IPv6 on, every vif would send router solicitations and MLD reports
+        # from fe:ff:ff:ff:ff:ff, which a bridge reports as its own address arriving on a port.
+        self._sysctl('dom0', ['net/ipv6/conf/%s/disable_ipv6=1' % vif])  # '/' form: vif names hold dots
+        self._ip_batch('dom0', ['link set %s up' % vif])
+        self._ip_batch(guest['name'], _guest_eth0_commands(guest))
+
+    # -------------------------------------------------------- sshd
+
+    def _start_sshd(self):
+        for key in ('ssh_host_ed25519_key', 'id_ed25519'):
+            _execute([_tool('ssh-keygen'), '-q', '-t', 'ed25519', '-N', '', '-C', 'xenlab-%s' % self.prefix, '-f', self._path(key)])
+        shutil.copyfile(self._path('id_ed25519.pub'), self._path('authorized_keys'))
+        config = SSHD_CONFIG.format(prefix=self.prefix, host=_host(DOM0_IPV4), port=SSH_PORT, host_key=self._path('ssh_host_ed25519_key'),
+                                    pid_file=self._path('sshd.pid'), authorized_keys=self._path('authorized_keys'))
+        _write_text(self._path('sshd_config'), config, 0o600)
+        # sshd refuses to start without its privilege separation directory, which only the service unit creates.
+        os.makedirs('/run/sshd', mode=0o755, exist_ok=True)
+        # -D keeps sshd in the foreground so the pid we hold is sshd itself (ip netns exec execs it).
+        popen = self.spawn('dom0', [_tool('sshd'), '-D', '-e', '-f', self._path('sshd_config')], log_name='sshd.log')
+        self._wait_for_sshd(popen)
+
+    def _wait_for_sshd(self, popen, timeout=10.0):
+        """Return once a TCP connection from upstream to dom0:22 succeeds."""
+        probe = ['bash', '-c', 'exec 3<>/dev/tcp/%s/%d' % (_host(DOM0_IPV4), SSH_PORT)]
+        deadline = time.monotonic() + timeout
+        while True:
+            if popen.poll() is not None:
+                raise LabError('sshd exited with %s: %s' % (popen.returncode, self._log_tail('sshd.log')))
+            if self.run('upstream', probe, check=False, timeout=5).returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise LabError('sshd accepted no connection within %.0f s: %s' % (timeout, self._log_tail('sshd.log')))
+            time.sleep(0.05)
+
+    def _log_tail(self, name):
+        try:
+            with open(self._path(name), encoding='utf-8', errors='replace') as handle:
+                return handle.read()[-2000:].strip()
+        except OSError:
+            return '(no log)'
+
+    # -------------------------------------------------------- state, inventory and records
+
+    def _write_python_wrapper(self):
+        """Python that runs inside dom0's namespace, for Ansible's local connection."""
+        script = '#!/bin/sh\n# Generated by xenlab: Ansible modules run by this interpreter see the dom0 network of lab %s.\n' \
+                 'exec %s netns exec %s %s "$@"\n' % (self.prefix, _tool('ip'), shlex.quote(self.ns('dom0')), shlex.quote(self.python))
+        _write_text(self._path(PYTHON_WRAPPER), script, 0o755)
+
+    def _record(self):
+        """What `sweep`, `down --prefix` and attach() need to find and remove everything again."""
+        return {
+            'prefix': self.prefix,
+            'spec': self.spec,
+            'python': self.python,
+            'workdir': self.workdir,
+            'owner': self._owner,
+            'processes': self._processes,
+            'plugged': self._plugged,
+            'created': time.time(),
+        }
+
+    def _update_marker(self):
+        if self._claimed:
+            _write_json(_marker_path(self.prefix), self._record(), 0o600)
+
+    def _save(self):
+        """Keep state.json and the marker in step with what the lab holds."""
+        self._update_marker()
+        if self.workdir and os.path.isdir(self.workdir):
+            _write_json(self._path(STATE_FILE), self.state)
+
+    def _guest_state(self, guest):
+        return dict(guest, namespace=self.ns(guest['name']), bridge=self._plugged.get(guest['name']))
+
+    def _ssh_state(self):
+        if not self.spec['ssh']:
+            return None
+        sshd = [record for record in self._processes if record.get('log', '').endswith('sshd.log')]
+        return {
+            'host': _host(DOM0_IPV4), 'port': SSH_PORT, 'user': SSH_USER, 'from_role': 'upstream',
+            'private_key': self._path('id_ed25519'), 'public_key': self._path('id_ed25519.pub'),
+            'config': self._path('sshd_config'), 'log': self._path('sshd.log'),
+            'pid': sshd[0]['pid'] if sshd else None,
+        }
+
+    @property
+    def state(self):
+        """Everything a test or playbook needs to know about the lab (also in <workdir>/state.json)."""
+        internet = None
+        if self.spec['internet']:
+            internet = {'namespace': self.ns('internet'), 'ifname': 'eth0', 'mac': INTERNET_MAC, 'ipv4': INTERNET_IPV4, 'ipv6': INTERNET_IPV6,
+                        'upstream_ifname': WAN_IFNAME, 'upstream_ipv4': WAN_IPV4, 'upstream_ipv6': WAN_IPV6}
+        state = self._record()
+        state.update({
+            'namespaces': {role: self.ns(role) for role in self.roles()},
+            'uplink': {'name': self.spec['uplink'], 'mac': DOM0_MAC, 'ipv4': DOM0_IPV4, 'ipv6': DOM0_IPV6,
+                       'gateway4': _host(UPSTREAM_IPV4), 'gateway6': _host(UPSTREAM_IPV6)},
+            'upstream': {'namespace': self.ns('upstream'), 'ifname': 'eth0', 'mac': UPSTREAM_MAC, 'ipv4': UPSTREAM_IPV4, 'ipv6': UPSTREAM_IPV6},
+            'internet': internet,
+            'guests': {guest['name']: self._guest_state(guest) for guest in self.spec['guests']},
+            'ssh': self._ssh_state(),
+            'controller_prefix': self.controller_prefix(),
+            'python_wrapper': self._path(PYTHON_WRAPPER) if self.workdir else None,
+            'inventory': self._path(INVENTORY_FILE) if self.workdir else None,
+        })
+        return state
+
+    def write_inventory(self, path=None):
+        """Write an INI inventory (groups lab_local and lab_ssh under lab) and return its path.
+
+        Next to the default path (the workdir) it also writes group_vars/lab.json, which gives playbooks
+        lab_guests as a list and lab_state as a dict; lab_guests_json in the INI works everywhere.
+        """
+        path = os.path.abspath(path or self._path(INVENTORY_FILE))
+        _write_text(path, self._inventory_text(path))
+        if os.path.dirname(path) == self.workdir:
+            os.makedirs(self._path('group_vars'), exist_ok=True)
+            guests = list(self.state['guests'].values())
+            _write_json(self._path(os.path.join('group_vars', 'lab.json')), {'lab_guests': guests, 'lab_state': self.state})
+        return path
+
+    def _inventory_text(self, path):
+        ssh_host = ''
+        if self.spec['ssh']:
+            common_args = '-F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null'
+            # A control path of the lab's own: every lab's dom0 is root@192.0.2.10:22, so Ansible's shared
+            # ~/.ansible/cp sockets would otherwise send one lab's tasks over another lab's connection.
+            ssh_host = ("dom0_ssh ansible_host=%s ansible_port=%d ansible_user=%s ansible_ssh_private_key_file=%s "
+                        "ansible_ssh_common_args='%s' ansible_control_path_dir=%s ansible_python_interpreter=%s\n"
+                        % (_host(DOM0_IPV4), SSH_PORT, SSH_USER, self._path('id_ed25519'), common_args, self._path('cp'), self.python))
+        guests = json.dumps(list(self.state['guests'].values()), separators=(',', ':'), sort_keys=True)
+        lines = [
+            '# Generated by tests/lab/xenlab.py for lab %s; removed with the lab.' % self.prefix,
+            '# dom0 runs modules inside the dom0 namespace through %s (no SSH).' % self._path(PYTHON_WRAPPER),
+            '# dom0_ssh needs the controller inside the upstream namespace:',
+            '#   ip netns exec %s ansible-playbook -i %s ...' % (self.ns('upstream'), path),
+            '[lab_local]',
+            'dom0 ansible_connection=local ansible_python_interpreter=%s' % self._path(PYTHON_WRAPPER),
+            '',
+            '[lab_ssh]',
+            ssh_host,
+            '[lab:children]',
+            'lab_local',
+            'lab_ssh',
+            '',
+            '[lab:vars]',
+            'lab_prefix=%s' % self.prefix,
+            'lab_workdir=%s' % self.workdir,
+            'lab_uplink=%s' % self.spec['uplink'],
+            'lab_dom0_ns=%s' % self.ns('dom0'),
+            'lab_upstream_ns=%s' % self.ns('upstream'),
+            'lab_internet_ns=%s' % (self.ns('internet') if self.spec['internet'] else ''),
+            'lab_state_file=%s' % self._path(STATE_FILE),
+            'lab_guests_json=%s' % guests,
+        ]
+        return '\n'.join(lines) + '\n'
+
+    # -------------------------------------------------------- re-attaching from files
+
+    @classmethod
+    def from_record(cls, record):
+        """A Lab object for a lab some other process built, from its state.json or marker.
+
+        Every role's namespace counts as possibly created: down() deletes only those carrying our stamp.
+        """
+        lab = cls(record['spec'], prefix=record['prefix'], python=record.get('python'))
+        lab.workdir = record.get('workdir')
+        lab._namespaces = {role: lab.ns(role) for role in lab.roles()}
+        lab._processes = list(record.get('processes') or [])
+        lab._plugged = dict(record.get('plugged') or {})
+        lab._owner = record.get('owner')
+        lab._claimed = True
+        return lab
+
+    @classmethod
+    def attach(cls, workdir):
+        """The Lab whose workdir this is (as written by up())."""
+        path = os.path.join(os.path.abspath(workdir), STATE_FILE)
+        if not os.path.exists(path):
+            raise LabError('no lab in %s (%s is missing)' % (workdir, STATE_FILE))
+        return cls.from_record(_read_json(path))
+
+
+# ---------------------------------------------------------------- sweep
+
+def _lab_markers():
+    """(prefix, record) for every readable marker; the file name and its content must agree."""
+    for path in sorted(glob.glob(os.path.join(MARKER_DIR, '*.json'))):
+        prefix = os.path.basename(path)[:-len('.json')]
+        try:
+            record = _read_json(path)
+        except (OSError, ValueError) as error:
+            _warn('skipped unreadable marker %s: %s' % (path, error))
+            continue
+        if not PREFIX_RE.match(prefix) or record.get('prefix') != prefix:
+            _warn('skipped marker %s: it does not describe lab %r' % (path, prefix))
+            continue
+        yield prefix, record
+
+
+def sweep(include_live=False, dry_run=False, only=None):
+    """Remove labs left by crashed runs: those whose owner process is gone (or all with include_live).
+
+    only, a collection of prefixes, limits the sweep to those labs (tests use it to leave other runs alone).
+
+    Only namespaces named <prefix>-<role> from a marker AND stamped with that prefix are deleted,
+    and only processes whose pid and start time match the marker are signalled.
+    """
+    removed = []
+    for prefix, record in _lab_markers():
+        if only is not None and prefix not in only:
+            continue
+        owner = record.get('owner')
+        # A lab without owner (up --owner-pid 0) is never a leftover by itself; only --all removes it.
+        if not include_live and (owner is None or _is_running(owner)):
+            continue
+        if not dry_run:
+            try:
+                Lab.from_record(record).down()
+            except LabError as error:
+                _warn('could not remove lab %s: %s' % (prefix, error))
+                continue
+        removed.append(prefix)
+    return removed
+
+
+# ---------------------------------------------------------------- CLI
+
+def _load_spec(path):
+    if not path:
+        return {}
+    if path == '-':
+        return json.load(sys.stdin)
+    return _read_json(path)
+
+
+def _cli_up(args):
+    lab = Lab(_load_spec(args.spec), prefix=args.prefix, workdir=args.workdir, python=args.python)
+    # The lab outlives this command; its owner is the calling script, so that `sweep` removes it only once that is gone.
+    owner_pid = args.owner_pid if args.owner_pid is not None else _invoking_script_pid()
+    lab._owner = _identity(owner_pid) if owner_pid else None
+    lab.up()
+    print(lab.workdir)
+    return 0
+
+
+def _cli_lab(args):
+    if getattr(args, 'workdir', None):
+        return Lab.attach(args.workdir)
+    path = _marker_path(args.prefix)
+    if not os.path.exists(path):
+        raise LabError('no lab with prefix %s (%s is missing)' % (args.prefix, path))
+    return Lab.from_record(_read_json(path))
+
+
+def _cli_down(args):
+    try:
+        lab = _cli_lab(args)
+    except LabError as error:
+        _warn('%s; nothing to do' % error)  # down twice is fine
+        return 0
+    lab.down()
+    return 0
+
+
+def _cli_sweep(args):
+    for prefix in sweep(include_live=args.all, dry_run=args.dry_run, only=args.prefix):
+        print(('would remove' if args.dry_run else 'removed') + ' lab ' + prefix)
+    return 0
+
+
+def _cli_exec(args):
+    command = args.command[1:] if args.command[:1] == ['--'] else args.command
+    if not command:
+        raise LabError('exec needs a command after --')
+    namespace = Lab.attach(args.workdir).ns(args.role)
+    os.execv(_tool('ip'), ['ip', 'netns', 'exec', namespace] + command)
+    return 1  # not reached: execv replaces this process
+
+
+def _cli_plug(args):
+    Lab.attach(args.workdir).plug(args.guest, args.bridge)
+    return 0
+
+
+def _cli_restart_guest(args):
+    Lab.attach(args.workdir).restart_guest(args.guest, replug=args.replug)
+    return 0
+
+
+def _cli_ns(args):
+    print(Lab.attach(args.workdir).ns(args.role))
+    return 0
+
+
+def _cli_state(args):
+    print(json.dumps(Lab.attach(args.workdir).state, indent=2, sort_keys=True))
+    return 0
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog='xenlab.py', description='Throw-away Xen dom0 network lab in network namespaces.')
+    commands = parser.add_subparsers(dest='action', required=True)
+
+    up = commands.add_parser('up', help='build a lab and print its workdir')
+    up.add_argument('--spec', help='JSON spec file ("-" for stdin); default: no guests, ssh on')
+    up.add_argument('--prefix', help='namespace prefix (default: random xlXXXX)')
+    up.add_argument('--workdir', help='new or empty directory for keys, state.json and inventory.ini (removed by down)')
+    up.add_argument('--python', help='interpreter for the inventory (default: the one running this)')
+    up.add_argument('--owner-pid', type=int, help='process whose end makes the lab sweepable (default: calling script; 0: never)')
+    up.set_defaults(func=_cli_up)
+
+    down = commands.add_parser('down', help='remove a lab')
+    which = down.add_mutually_exclusive_group(required=True)
+    which.add_argument('--workdir')
+    which.add_argument('--prefix')
+    down.set_defaults(func=_cli_down)
+
+    sweeper = commands.add_parser('sweep', help='remove labs whose owner process is gone')
+    sweeper.add_argument('--all', action='store_true', help='also labs whose owner still runs')
+    sweeper.add_argument('--dry-run', action='store_true')
+    sweeper.add_argument('--prefix', action='append', help='only this lab (repeatable)')
+    sweeper.set_defaults(func=_cli_sweep)
+
+    executor = commands.add_parser('exec', help='run a command inside a role\'s namespace')
+    executor.add_argument('--workdir', required=True)
+    executor.add_argument('role')
+    executor.add_argument('command', nargs=argparse.REMAINDER)
+    executor.set_defaults(func=_cli_exec)
+
+    plug = commands.add_parser('plug', help='put a guest\'s vif on a dom0 bridge (like vif-bridge)')
+    plug.add_argument('--workdir', required=True)
+    plug.add_argument('guest')
+    plug.add_argument('bridge')
+    plug.set_defaults(func=_cli_plug)
+
+    restart = commands.add_parser('restart-guest', help='recreate a guest\'s vif like a guest reboot')
+    restart.add_argument('--workdir', required=True)
+    restart.add_argument('guest')
+    restart.add_argument('--replug', action='store_true', help='put the new vif back on its bridge')
+    restart.set_defaults(func=_cli_restart_guest)
+
+    namespace = commands.add_parser('ns', help='print the namespace of a role')
+    namespace.add_argument('--workdir', required=True)
+    namespace.add_argument('role')
+    namespace.set_defaults(func=_cli_ns)
+
+    state = commands.add_parser('state', help='print the lab state as JSON')
+    state.add_argument('--workdir', required=True)
+    state.set_defaults(func=_cli_state)
+    return parser
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (LabError, subprocess.CalledProcessError, OSError, ValueError) as error:
+        _warn(str(error))
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
