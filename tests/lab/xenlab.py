@@ -599,9 +599,9 @@ class Lab:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
         if self._claimed:
-            with_marker = _marker_path(self.prefix)
-            if os.path.exists(with_marker):
-                os.unlink(with_marker)
+            marker = _marker_path(self.prefix)
+            if os.path.exists(marker):
+                os.unlink(marker)
             self._claimed = False
 
     def _delete_namespace(self, name):
