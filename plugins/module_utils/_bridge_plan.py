@@ -57,7 +57,7 @@ def default_gateways(routes):
 class BridgePlanner:
     """Builds the plan and the predicted after-state together, so they cannot disagree."""
 
-    def __init__(self, spec, view, net, check_connectivity):
+    def __init__(self, spec, view, net, check_connectivity, machine_id=None):
         problems = host_problems(spec, view)
         if problems:
             raise InvalidSpec(problems)
@@ -65,6 +65,7 @@ class BridgePlanner:
         self.view = view
         self.net = net
         self.check_connectivity = check_connectivity
+        self.machine_id = machine_id
         self.plan = Plan()
         self.checked_targets = []
         self.after_bridge = None
@@ -74,7 +75,8 @@ class BridgePlanner:
     # ---- present -------------------------------------------------------
     def plan_present(self):
         spec, view = self.spec, self.view
-        mac = view.uplink.mac if view.uplink is not None else (view.bridge.mac if view.bridge else None)
+        mac = spec.bridge_mac(view.uplink.mac if view.uplink is not None else None,
+                              view.bridge.mac if view.bridge is not None else None, self.machine_id)
         self._plan_bridge_link(mac)
         addresses = list(view.bridge_addresses)
         routes = list(view.bridge_routes)

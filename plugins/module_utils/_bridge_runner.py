@@ -22,6 +22,9 @@ from ansible_collections.xenfleet.network.plugins.module_utils._netlink import N
 from ansible_collections.xenfleet.network.plugins.module_utils._plan import PlanFailed
 
 
+MACHINE_ID_PATH = '/etc/machine-id'
+
+
 def run_bridge_module(module):
     require(module, 'pyroute2')
     try:
@@ -40,7 +43,7 @@ def run_bridge_module(module):
 def converge(module, spec, net, checker):
     view = read_host_view(net, spec, read_bytes)
     try:
-        planner = BridgePlanner(spec, view, net, checker)
+        planner = BridgePlanner(spec, view, net, checker, machine_id=to_text(read_bytes(MACHINE_ID_PATH) or b''))
         after = planner.plan_present() if spec.state == 'present' else planner.plan_absent()
     except InvalidSpec as error:
         module.fail_json(msg='Invalid options for this host: %s' % error, problems=error.problems)
@@ -78,7 +81,7 @@ def plan_persistence(planner, spec, view):
         return old
     after = planner.after
     ports = ([spec.uplink] if spec.uplink else []) + list(spec.ports)
-    text = render_bridge_stanza(spec.name, after['options'], after['mac'] if spec.uplink else None, spec.mtu, ports,
+    text = render_bridge_stanza(spec.name, after['options'], after['mac'], spec.mtu, ports,
                                 after['addresses'], after['routes'])
     new = to_bytes(text)
     if new != old:

@@ -11,12 +11,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import hashlib
 import ipaddress
+import re
 
 IFNAMSIZ_MAX = 15
 STP_FORWARD_DELAY_RANGE = (2, 30)
 MTU_RANGE = (68, 65535)
 DEFAULT_PERSIST_DIR = '/etc/network/interfaces.d'
+XEN_VIF_MAC = 'fe:ff:ff:ff:ff:ff'
+MAC_PATTERN = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 
 
 class InvalidSpec(Exception):
@@ -59,6 +63,27 @@ def address_problem(field, text):
     return None
 
 
+def mac_problem(field, mac):
+    if not MAC_PATTERN.match(mac):
+        return "%s '%s' is not six colon-separated hex octets" % (field, mac)
+    if int(mac[1], 16) & 1:
+        return "%s '%s' is a multicast address; a bridge needs a unicast MAC" % (field, mac)
+    if mac == '00:00:00:00:00:00':
+        return "%s '%s' is all zeros" % (field, mac)
+    return None
+
+
+def stable_mac(machine_id, name):
+    """A locally administered MAC that depends only on the host and the bridge name.
+
+    Left alone, a bridge takes the lowest MAC among its ports and changes it as
+    ports come and go; Xen's vifs all carry fe:ff:ff:ff:ff:ff, so a guest-only
+    bridge would flap its MAC and break its guests' ARP caches for the gateway.
+    """
+    digest = hashlib.sha256(('%s/%s' % (machine_id.strip(), name)).encode('utf-8')).digest()
+    return '02:' + ':'.join('%02x' % octet for octet in bytearray(digest[:5]))
+
+
 class BridgeSpec:
     """What the user asked for, in kernel units, already validated."""
 
@@ -66,6 +91,7 @@ class BridgeSpec:
         self.name = params['name']
         self.state = params.get('state') or 'present'
         self.uplink = params.get('uplink')
+        self.mac = (params.get('mac') or '').lower() or None
         self.ports = list(params.get('ports') or [])
         self.addresses = params.get('addresses')
         self.stp = bool(params.get('stp'))
@@ -88,6 +114,8 @@ class BridgeSpec:
             found.append(interface_name_problem('uplink', self.uplink))
             if self.uplink == self.name:
                 found.append("uplink '%s' is the bridge itself" % self.uplink)
+        if self.mac is not None:
+            found.append(mac_problem('mac', self.mac))
         for port in self.ports:
             found.append(interface_name_problem('ports', port))
             if port in (self.name, self.uplink):
@@ -119,6 +147,17 @@ class BridgeSpec:
             flag = 1 if self.nf_call_iptables else 0
             options.update(nf_call_iptables=flag, nf_call_ip6tables=flag, nf_call_arptables=flag)
         return options
+
+    def bridge_mac(self, uplink_mac, current_mac, machine_id):
+        """The MAC the bridge must carry: asked for, else the uplink's, else the one it has,
+        unless it has none yet or carries the MAC of Xen's vifs, which all bridges would share."""
+        if self.mac:
+            return self.mac
+        if uplink_mac:
+            return uplink_mac
+        if current_mac and current_mac != XEN_VIF_MAC:
+            return current_mac
+        return stable_mac(machine_id or '', self.name)
 
     def declared_addresses(self):
         return [ipaddress.ip_interface(cidr) for cidr in self.addresses or []]

@@ -46,6 +46,13 @@ options:
       - The NIC whose configuration moves onto the bridge (enslaved; addresses, routes and MAC moved).
       - With O(state=absent), the NIC that gets the bridge's addresses and routes back.
     type: str
+  mac:
+    description:
+      - MAC address of the bridge.
+      - Defaults to the uplink's MAC, so neighbours' ARP caches and DHCP leases stay valid. A bridge without uplink
+        keeps the MAC it has; a new one (or one carrying C(fe:ff:ff:ff:ff:ff), the MAC of every Xen vif) gets a locally
+        administered MAC derived from C(/etc/machine-id) and O(name), so it never changes as guests come and go.
+    type: str
   ports:
     description:
       - Further interfaces to enslave as they are. Ports not listed are left alone, because Xen's hotplug scripts attach
@@ -197,6 +204,7 @@ def main():
             name=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             uplink=dict(type='str'),
+            mac=dict(type='str'),
             ports=dict(type='list', elements='str', default=[]),
             addresses=dict(type='list', elements='str'),
             stp=dict(type='bool', default=False),

@@ -55,11 +55,12 @@ def migrated_view():
                     bridge_routes=[DEFAULT4, DEFAULT6], uplink=nic(master=3))
 
 
-def planner(view, net=None, checker=None, **params):
+def planner(view, net=None, checker=None, machine_id='0123456789abcdef', **params):
     params.setdefault('name', 'xenbr0')
     params.setdefault('uplink', 'eth0')
     params.setdefault('nf_call_iptables', False)
-    return BridgePlanner(BridgeSpec(params), view, net or RecordingNet(), checker or (lambda targets, timeout: None))
+    return BridgePlanner(BridgeSpec(params), view, net or RecordingNet(), checker or (lambda targets, timeout: None),
+                         machine_id=machine_id)
 
 
 def test_migration_never_leaves_dom0_without_address_or_default_route():
@@ -152,3 +153,19 @@ def test_absent_bridge_that_does_not_exist_is_no_change():
     plan = planner(HostView(uplink=nic()), state='absent')
     plan.plan_absent()
     assert plan.plan.names() == []
+
+
+def test_new_guest_only_bridge_gets_a_stable_locally_administered_mac():
+    first = planner(HostView(), uplink=None, addresses=['10.0.0.1/24'], machine_id='abc')
+    first.plan_present()
+    again = planner(HostView(), uplink=None, addresses=['10.0.0.1/24'], machine_id='abc')
+    again.plan_present()
+    mac = first.after_bridge['mac']
+    assert mac == again.after_bridge['mac'] and mac.startswith('02:')
+
+
+def test_bridge_carrying_the_xen_vif_mac_is_given_its_own():
+    flapping = Link(3, 'xenbr1', 'bridge', 'fe:ff:ff:ff:ff:ff', 1500, True, None, dict(BRIDGE_OPTIONS))
+    plan = planner(HostView(bridge=flapping), name='xenbr1', uplink=None)
+    plan.plan_present()
+    assert plan.plan.names() == ['set MAC of xenbr1 to %s' % plan.after_bridge['mac']]

@@ -71,3 +71,11 @@ def test_bridge_options_map_to_pyroute2_attribute_names():
     assert bridge_kwargs(spec(stp=True, forward_delay=2, nf_call_iptables=False).bridge_options()) == {
         'br_stp_state': 1, 'br_forward_delay': 200, 'br_nf_call_iptables': 0, 'br_nf_call_ip6tables': 0,
         'br_nf_call_arptables': 0}
+
+
+@pytest.mark.parametrize('mac, reason', [('01:00:5e:00:00:01', 'is a multicast address'),
+                                         ('00:00:00:00:00:00', 'is all zeros'),
+                                         ('02:00:00:00:00', 'is not six colon-separated hex octets')])
+def test_bad_bridge_macs_are_refused(mac, reason):
+    found = problems_of(mac=mac)
+    assert len(found) == 1 and found[0].startswith("mac '%s' %s" % (mac, reason))
