@@ -23,7 +23,7 @@ description:
   - Every change is a named step of a plan. Check mode reports the plan, diff mode shows the bridge and uplink before and
     after (and the boot-time file), and a failed step rolls back the steps already done.
 author:
-  - xenfleet.network developers
+  - xenfleet.network developers (@xenfleet)
 requirements:
   - pyroute2
   - ping (iputils) on the managed host, for the connectivity check

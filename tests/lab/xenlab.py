@@ -613,6 +613,11 @@ class Lab:
             _warn('left namespace %s alone: its stamp is %r, not %r' % (name, stamp, self._stamp))
             return
         strays = _namespace_pids(name)
+        # Ansible's async_wrapper outlives its job by a poll interval or so; give such stragglers a moment.
+        deadline = time.monotonic() + 5
+        while strays and time.monotonic() < deadline:
+            time.sleep(0.2)
+            strays = _namespace_pids(name)
         if strays:
             _warn('processes not started through the lab still run in %s: %s; they keep it alive after deletion '
                   '(start them with Lab.spawn to have them stopped)' % (name, ', '.join(map(str, strays))))
