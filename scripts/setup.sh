@@ -9,12 +9,11 @@
 # the pinned requirements. Everything it does is also safe to run by hand.
 #
 # Environment:
-#   PYTHON          interpreter to build .venv from (default: python3, 3.11)
-#   XENFLEET_VENV   where to put the venv (default: <repo>/.venv)
+#   PYTHON   interpreter to build .venv from (default: python3, >= 3.11)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${XENFLEET_VENV:-$REPO/.venv}"
+VENV="$REPO/.venv" # pytest.ini and scripts/test.sh expect it here
 PYTHON="${PYTHON:-python3}"
 STAMP="$VENV/.xenfleet-requirements.sha256"
 

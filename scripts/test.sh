@@ -140,9 +140,9 @@ stage_lint() {
 
 stage_integration() {
     cd "$COLLECTION"
-    local targets
-    targets="$(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d 2>/dev/null | wc -l)"
-    if ((targets == 0)); then
+    local -a targets=()
+    [[ -d tests/integration/targets ]] && mapfile -t targets < <(find tests/integration/targets -mindepth 1 -maxdepth 1 -type d)
+    if ((${#targets[@]} == 0)); then
         echo "no integration targets under tests/integration/targets yet: nothing to run"
         return $SKIPPED
     fi
