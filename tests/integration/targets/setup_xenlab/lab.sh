@@ -4,7 +4,13 @@
 # whatever the outcome; lab_playbook runs ansible-playbook against it.
 
 LAB_PYTHON="${ANSIBLE_TEST_PYTHON_INTERPRETER:-python3}"
-LAB_TOOL="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../lab" && pwd)/xenlab.py"
+# Under ansible-test the target runs from a scratch copy; the collection (and
+# its lab library) is where ANSIBLE_COLLECTIONS_PATH points. Run by hand from
+# a checkout, the lab sits three levels up.
+LAB_TOOL="${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/xenfleet/network/tests/lab/xenlab.py"
+if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" || ! -f "$LAB_TOOL" ]]; then
+    LAB_TOOL="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../lab" && pwd)/xenlab.py"
+fi
 LAB_DIRS=()
 
 lab_down_all() {
