@@ -107,15 +107,16 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
         raise VifPlanError("state '%s' is not one of %s" % (state, ', '.join(STATES)))
     config = parse_config(config_text)
     name = _guest_name(config, guest)
-    hvm = is_hvm(config)
     specs = [parse_vif(entry) for entry in vif_entries(config)]
     index = _select(name, specs, devid, match)
     if state == 'absent':
         return _plan_removal(config_text, name, specs, index)
+    hvm = is_hvm(config)
     before = specs[index] if index is not None else None
     position = index if index is not None else len(specs)
     wanted = _merged(before, desired or {}, replace)
     vif_devid = effective_devid(wanted, position)
+    # This guest's other vifs come from the file itself, which is newer than any inventory.
     others = [other for other in _claims(dom0_claims) if other.guest != name]
     others.extend(claim(None, name, effective_devid(spec, number), spec, hvm) for number, spec in enumerate(specs) if number != index)
     taken = set(device for other in others for device in other.names)
@@ -123,13 +124,17 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
     subnets = _subnets(bridge_subnets, after.bridge or DEFAULT_BRIDGE)
     raise_for(spec_problems(name, vif_devid, after, hvm, subnets)
               + duplicate_problems(name, vif_devid, after, has_emulated_nic(after, hvm), others))
+    return VifPlan(_written(config_text, index, before, after), after != before, name, vif_devid, position, before, after,
+                   after.mac, after.vifname)
+
+
+def _written(config_text, index, before, after):
+    """The file text with the vif as planned: untouched when nothing changes."""
     if after == before:
-        new_text = config_text
-    elif index is None:
-        new_text = append_vif_entry(config_text, render_vif(after))
-    else:
-        new_text = replace_vif_entry(config_text, index, render_vif(after))
-    return VifPlan(new_text, after != before, name, vif_devid, position, before, after, after.mac, after.vifname)
+        return config_text
+    if index is None:
+        return append_vif_entry(config_text, render_vif(after))
+    return replace_vif_entry(config_text, index, render_vif(after))
 
 
 def _guest_name(config, guest):

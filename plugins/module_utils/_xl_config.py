@@ -154,7 +154,7 @@ def _describe(token):
         return 'the end of the line'
     if token.kind == 'comment':
         return 'a comment'
-    return repr(token.value if token.kind != 'string' else token.value)
+    return repr(token.value)
 
 
 class _Parser:

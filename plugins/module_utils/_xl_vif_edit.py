@@ -134,27 +134,37 @@ def _is_blank(text):
 # ---------------------------------------------------------------- adding
 
 def _append_edits(config, values, quoted):
-    text = config.text
     if not values.items:
         return _append_to_empty_edits(config, values, quoted)
     last = values.items[-1]
     after_last = config.tokens[_token_index(config, last.start) + 1:values.close_index]
     comma = next((token for token in after_last if token.kind == ','), None)
     if not any(token.kind == 'newline' for token in _inner_tokens(config, values)):
-        # One line: copy the separator the list uses between its entries.
-        separator = text[values.items[-2].end:last.start] if len(values.items) > 1 else DEFAULT_SEPARATOR
-        if comma is not None:
-            return [(comma.end, comma.end, separator[separator.index(',') + 1:] + quoted + ',')]
-        return [(last.end, last.end, separator + quoted)]
-    indent = _indent_of(text, _first_on_line(config, values, last.start))
-    if not any(token.kind == 'newline' for token in after_last):
-        # `'a',\n  'b' ]`: the new entry goes on a line of its own before the ']'.
+        return _append_inline_edits(config.text, values, comma, quoted)
+    return _append_on_new_line_edits(config, values, comma, quoted)
+
+
+def _append_inline_edits(text, values, comma, quoted):
+    """A list on one line: copy the separator it uses between its entries."""
+    last = values.items[-1]
+    separator = text[values.items[-2].end:last.start] if len(values.items) > 1 else DEFAULT_SEPARATOR
+    if comma is not None:
+        return [(comma.end, comma.end, separator[separator.index(',') + 1:] + quoted + ',')]
+    return [(last.end, last.end, separator + quoted)]
+
+
+def _append_on_new_line_edits(config, values, comma, quoted):
+    """A list over several lines: the new entry gets a line of its own, indented like the last."""
+    last = values.items[-1]
+    indent = _indent_of(config.text, _first_on_line(config, values, last.start))
+    anchor = comma if comma is not None else last
+    end_of_line = next((token for token in config.tokens[_token_index(config, anchor.start):values.close_index] if token.kind == 'newline'), None)
+    if end_of_line is None:
+        # `'a',\n  'b' ]`: the ']' follows the last entry, so the new line ends before it.
         if comma is not None:
             return [(comma.end, comma.end, '\n' + indent + quoted + ',')]
         return [(last.end, last.end, ',\n' + indent + quoted)]
-    # One entry per line and ']' further down: add a line after the last entry's.
-    anchor = comma if comma is not None else last
-    end_of_line = next(token for token in config.tokens[_token_index(config, anchor.start):] if token.kind == 'newline')
+    # One entry per line and ']' further down: keep the trailing comma style.
     edits = [(end_of_line.end, end_of_line.end, indent + quoted + (',' if comma is not None else '') + '\n')]
     if comma is None:
         edits.append((last.end, last.end, ','))
@@ -197,7 +207,10 @@ def _removal_ranges(config, values, index):
     comma_after = _neighbour_comma(config.tokens[item_token + 1:values.close_index])
     own_line = _own_line(text, item, comma_after)
     if own_line is not None:
-        return [own_line]
+        if comma_after is None or comma_after.start < own_line[1]:
+            return [own_line]
+        # The comma after the entry sits on a later line (`'a'\n  , 'b'`): it goes too.
+        return _with_emptied_lines(text, [own_line, (comma_after.start, _after_spaces(text, comma_after.end))])
     comma_before = _neighbour_comma(reversed(config.tokens[values.open_index + 1:item_token]))
     # Taking either neighbouring comma leaves a valid list. Prefer the one
     # that sits next to the entry; else the one after it, except for the last
@@ -240,18 +253,21 @@ def _neighbour_comma(tokens):
     return None
 
 
+def _after_spaces(text, offset):
+    """offset moved past the spaces that follow it, when another token follows on the line."""
+    following = text[offset:_line_end(text, offset)]
+    stripped = following.lstrip(' \t')
+    if stripped and not stripped.startswith('#'):
+        return offset + len(following) - len(stripped)
+    return offset
+
+
 def _joined(text, start, end, comma, after):
     """One range for entry and comma when only white space parts them, else one range each."""
     if comma is None:
         return [(start, end)]
     if after and _is_blank(text[end:comma.start]):
-        end = comma.end
-        # Eat the spaces after the comma only when another token follows on the line.
-        following = text[end:_line_end(text, end)]
-        stripped = following.lstrip(' \t')
-        if stripped and not stripped.startswith('#'):
-            end += len(following) - len(stripped)
-        return [(start, end)]
+        return [(start, _after_spaces(text, comma.end))]
     if not after and text[comma.end:start].strip() == '':
         # `'a',\n  'b' ]` loses `,\n  'b'`: newlines may go, comments never.
         return [(comma.start, end)]
