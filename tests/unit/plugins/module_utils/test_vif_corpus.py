@@ -111,6 +111,14 @@ def test_appending_an_entry_keeps_every_byte_outside_the_list_and_the_other_entr
     assert vif_entries(parse_config(new_text))[-1] == 'mac=02:00:0a:63:00:01,bridge=xenbr9'
 
 
+def test_bytes_that_are_not_utf8_survive_an_edit():
+    # Kept out of the corpus folder: ansible-test sanity reads fixtures as UTF-8.
+    data = b"# commentaire \xe9crit en latin-1 : r\xe9seau priv\xe9\nname = 'latin'\nvif = [ 'bridge=xenbr0' ]\n"
+    text = decode_config(data)
+    new_data = encode_config(append_vif_entry(text, 'bridge=xenbr1'))
+    assert new_data == data.replace(b"'bridge=xenbr0' ]", b"'bridge=xenbr0', 'bridge=xenbr1' ]")
+
+
 def test_planning_no_change_leaves_the_file_identical(corpus_file):
     _data, text = corpus_file
     for index, entry in enumerate(vif_entries(parse_config(text))):
