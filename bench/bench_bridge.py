@@ -20,7 +20,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'lab'))
 
-from xenlab import Lab  # noqa: E402 pylint: disable=wrong-import-position
+from xenlab import Lab, link_collection  # noqa: E402 pylint: disable=wrong-import-position
 
 CORE_PROGRAM = r'''
 import json, sys, time
@@ -59,13 +59,6 @@ PLAYBOOK = '''
 '''
 
 
-def collections_root(directory):
-    root = os.path.join(directory, 'collections')
-    os.makedirs(os.path.join(root, 'ansible_collections', 'xenfleet'))
-    os.symlink(REPO, os.path.join(root, 'ansible_collections', 'xenfleet', 'network'))
-    return root
-
-
 def core_timings(lab, collections, runs):
     completed = lab.run('dom0', [sys.executable, '-c', CORE_PROGRAM, collections, str(runs)], timeout=600)
     return json.loads(completed.stdout.strip().splitlines()[-1])
@@ -100,7 +93,7 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix='xenfleet-bench-') as directory, \
             Lab({'uplink': 'eth0', 'ssh': False, 'guests': []}, python=sys.executable) as lab:
-        collections = collections_root(directory)
+        collections = link_collection(directory)
         core = core_timings(lab, collections, args.runs)
         walls, applies = task_timings(lab, collections, directory, args.runs)
     results = {

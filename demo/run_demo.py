@@ -19,7 +19,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'lab'))
 
-from xenlab import Lab  # noqa: E402 pylint: disable=wrong-import-position
+from xenlab import Lab, link_collection  # noqa: E402 pylint: disable=wrong-import-position
 
 FLEET = {
     'dom0-a': [
@@ -71,14 +71,6 @@ def write_inventory(labs, directory):
     with open(path, 'w') as stream:
         json.dump({'xen_dom0': {'hosts': hosts}}, stream, indent=2)
     return path
-
-
-def collections_path(directory):
-    """ansible-playbook finds the collection through an ansible_collections/xenfleet/network link."""
-    root = os.path.join(directory, 'collections')
-    os.makedirs(os.path.join(root, 'ansible_collections', 'xenfleet'))
-    os.symlink(REPO, os.path.join(root, 'ansible_collections', 'xenfleet', 'network'))
-    return root
 
 
 def converge(inventory, collections, log_path):
@@ -162,7 +154,7 @@ def main():
         print('Built %d dom0 namespaces with %d guests in %.1f s' % (
             len(labs), sum(len(guests) for guests in FLEET.values()), time.monotonic() - started))
         inventory = write_inventory(labs, directory)
-        collections = collections_path(directory)
+        collections = link_collection(directory)
         log_path = os.path.join(directory, 'ansible.log')
         print('\nConverging with: ansible-playbook -i inventory site.yml')
         rc, recap, seconds = converge(inventory, collections, log_path)

@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.xenfleet.network.plugins.module_utils._netlink import AF_INET, AF_INET6, address_cidr
+from ansible_collections.xenfleet.network.plugins.module_utils._netlink import AF_INET, AF_INET6, address_cidr, route_label
 
 HEADER = ('# Managed by xenfleet.network (xen_bridge): this file is rewritten on every run.\n'
           '# The uplink must not have an address stanza of its own elsewhere.\n')
@@ -70,14 +70,7 @@ def _static_lines(name, addresses, routes, family):
         if route.dst.endswith('/0') and route.gateway and is_default_metric(route) and route.table in (None, 254):
             lines.append('gateway %s' % route.gateway)
             continue
-        command = 'up ip %sroute replace %s' % ('-6 ' if family == AF_INET6 else '', route.dst)
-        if route.gateway:
-            command += ' via %s' % route.gateway
-        command += ' dev %s' % name
-        if route.metric:
-            command += ' metric %d' % route.metric
-        if route.table not in (None, 254):
-            command += ' table %d' % route.table
+        command = 'up ip %sroute replace %s' % ('-6 ' if family == AF_INET6 else '', route_label(route, name))
         lines.append(command)
     return lines
 

@@ -99,6 +99,19 @@ LogLevel INFO
 """
 
 
+
+def link_collection(directory):
+    """Make this checkout importable by Ansible as xenfleet.network; returns the ANSIBLE_COLLECTIONS_PATH to use.
+
+    ansible-playbook finds collections only under an ansible_collections/<namespace>/<name> tree.
+    """
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    root = os.path.join(directory, 'collections')
+    os.makedirs(os.path.join(root, 'ansible_collections', 'xenfleet'), exist_ok=True)
+    os.symlink(repo, os.path.join(root, 'ansible_collections', 'xenfleet', 'network'))
+    return root
+
+
 class LabError(RuntimeError):
     """The lab could not be built, used or removed."""
 
