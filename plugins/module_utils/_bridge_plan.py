@@ -28,6 +28,9 @@ def host_problems(spec, view):
     if view.bridge is not None and view.bridge.kind != 'bridge':
         problems.append("name '%s' is an existing %s interface, not a bridge" % (spec.name, view.bridge.kind or 'plain'))
     if spec.state != 'present':
+        if view.bridge is not None and not spec.uplink and view.bridge_routes:
+            problems.append("bridge '%s' carries routes (%s); deleting it would cut dom0 off: give uplink, the NIC that "
+                            "takes them back" % (spec.name, ', '.join(route_label(route, spec.name) for route in view.bridge_routes)))
         return problems
     bridge_index = view.bridge.index if view.bridge is not None else None
     if spec.uplink and view.uplink is None:

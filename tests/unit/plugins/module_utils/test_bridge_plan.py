@@ -169,3 +169,9 @@ def test_bridge_carrying_the_xen_vif_mac_is_given_its_own():
     plan = planner(HostView(bridge=flapping), name='xenbr1', uplink=None)
     plan.plan_present()
     assert plan.plan.names() == ['set MAC of xenbr1 to %s' % plan.after_bridge['mac']]
+
+
+def test_absent_without_uplink_refuses_to_delete_the_bridge_carrying_dom0s_routes():
+    with pytest.raises(InvalidSpec) as raised:
+        planner(migrated_view(), uplink=None, state='absent')
+    assert raised.value.problems[0].startswith("bridge 'xenbr0' carries routes (0.0.0.0/0 via 192.0.2.1 dev xenbr0")
