@@ -38,6 +38,8 @@ options:
   state:
     description:
       - V(present) creates or updates the bridge; V(absent) gives the uplink its configuration back and deletes the bridge.
+      - V(absent) without O(uplink) refuses to delete a bridge that carries routes (dom0's default route, say), since
+        that would cut dom0 off.
     type: str
     choices: [present, absent]
     default: present
