@@ -146,6 +146,9 @@ stage_integration() {
         echo "no integration targets under tests/integration/targets yet: nothing to run"
         return $SKIPPED
     fi
+    # Labs left behind by a crashed run (their owner process is gone) would
+    # only take memory; sweep removes those and nothing else.
+    "$VENV/bin/python" tests/lab/xenlab.py sweep || true
     # --local with the venv's interpreter: targets run on this host (root,
     # real kernel, namespaces) with pyroute2 and netaddr importable; targets
     # carry the aliases needs/root and destructive, hence the two --allow.
