@@ -15,27 +15,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-import traceback
 
+from ansible_collections.xenfleet.network.plugins.module_utils._deps import IMPORT_ERRORS, load
 from ansible_collections.xenfleet.network.plugins.module_utils._vif_derive import (
     EMU_SUFFIX,
     EMULATED_IFNAME_MAX,
     IFNAME_MAX,
     XEN_OUI,
 )
-
-# The one place this file imports netaddr; swap for a shared dependency
-# module when there is one. Modules call missing_required_lib with the
-# traceback when HAS_NETADDR is False.
-try:
-    import netaddr
-except ImportError:
-    netaddr = None
-    HAS_NETADDR = False
-    NETADDR_IMPORT_ERROR = traceback.format_exc()
-else:
-    HAS_NETADDR = True
-    NETADDR_IMPORT_ERROR = None
 
 DEFAULT_BRIDGE = 'xenbr0'
 NIC_TYPES = ('vif', 'ioemu')
@@ -140,8 +127,14 @@ def ip_rules(entry, subnets=()):
 
 
 def _network(text):
+    """text as a netaddr IPNetwork, or None when it is no address or CIDR.
+
+    Modules call _deps.require(module, 'netaddr') first; reaching here
+    without netaddr is a bug, reported with the import error.
+    """
+    netaddr = load('netaddr')
     if netaddr is None:
-        raise RuntimeError('checking ip addresses needs the Python library netaddr: %s' % NETADDR_IMPORT_ERROR)
+        raise RuntimeError('checking ip addresses needs the Python library netaddr: %s' % IMPORT_ERRORS['netaddr'])
     try:
         return netaddr.IPNetwork(text)
     except (netaddr.AddrFormatError, ValueError, TypeError):
@@ -150,7 +143,7 @@ def _network(text):
 
 def ip_address_key(entry):
     """The address an ip entry claims, for duplicate checks: '10.0.0.5/24' and '10.0.0.5' are one."""
-    network = _network(entry) if netaddr is not None else None
+    network = _network(entry) if load('netaddr') is not None else None
     return str(network.ip) if network is not None else entry
 
 
