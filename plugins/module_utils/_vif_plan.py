@@ -33,6 +33,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils._vif_spec import 
 )
 from ansible_collections.xenfleet.network.plugins.module_utils._vif_validate import (
     DEFAULT_BRIDGE,
+    VifProblem,
     duplicate_problems,
     has_emulated_nic,
     mac_rules,
@@ -115,6 +116,8 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
     before = specs[index] if index is not None else None
     position = index if index is not None else len(specs)
     wanted = _merged(before, desired or {}, replace)
+    if before is None:
+        wanted = _identified(wanted, devid, match, position)
     vif_devid = effective_devid(wanted, position)
     # This guest's other vifs come from the file itself, which is newer than any inventory.
     others = [other for other in _claims(dom0_claims) if other.guest != name]
@@ -123,6 +126,7 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
     after = settle_spec(name, vif_devid, _kept_auto(wanted, before, hvm, taken), hvm, taken, mac_prefix)
     subnets = _subnets(bridge_subnets, after.bridge or DEFAULT_BRIDGE)
     raise_for(spec_problems(name, vif_devid, after, hvm, subnets)
+              + _devid_problems(name, vif_devid, specs, index)
               + duplicate_problems(name, vif_devid, after, has_emulated_nic(after, hvm), others))
     return VifPlan(_written(config_text, index, before, after), after != before, name, vif_devid, position, before, after,
                    after.mac, after.vifname)
@@ -174,6 +178,27 @@ def _merged(before, desired, replace):
     for key, value in spec_from_dict(desired).to_dict().items():
         merged[key] = value
     return spec_from_dict(merged)
+
+
+def _identified(wanted, devid, match, position):
+    """A new vif carries what selected it, so the next run finds it again instead of adding another one.
+
+    A devid other than the list position is written as `devid=`; keys of
+    the match that the desired keys leave unset are written as matched.
+    """
+    changes = {}
+    if devid is not None and int(devid) != position and wanted.devid is None:
+        changes['devid'] = str(int(devid))
+    for key, value in (spec_from_dict(match).to_dict() if match else {}).items():
+        if key != 'extra' and getattr(wanted, key) is None:
+            changes[key] = value
+    return wanted.replace(**changes) if changes else wanted
+
+
+def _devid_problems(guest, vif_devid, specs, index):
+    """xl refuses a domain whose vifs share a devid; say which entry holds it already."""
+    return [VifProblem(guest, vif_devid, 'devid', vif_devid, 'is taken: entry %d of the vif list already has it' % number)
+            for number, spec in enumerate(specs) if number != index and effective_devid(spec, number) == vif_devid]
 
 
 def _kept_auto(wanted, before, hvm, taken):

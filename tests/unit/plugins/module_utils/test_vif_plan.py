@@ -224,3 +224,29 @@ def test_settle_dom0_takes_strings_and_mappings_and_hvm_names():
 
 def test_vif_spec_in_plan_is_a_vif_spec():
     assert isinstance(plan_vif_change(WEB, devid=0).after, VifSpec)
+
+
+def test_a_new_vif_asked_for_by_devid_keeps_that_devid_on_the_next_run():
+    plan = plan_vif_change(WEB, devid=5, desired={'bridge': 'xenbr0'})
+    assert plan.devid == 5
+    assert entries(plan)[2] == 'bridge=xenbr0,devid=5'
+    again = plan_vif_change(plan.new_text, devid=5, desired={'bridge': 'xenbr0'})
+    assert not again.changed
+
+
+def test_a_new_vif_asked_for_at_its_list_position_needs_no_devid_key():
+    assert entries(plan_vif_change(WEB, devid=2, desired={'bridge': 'xenbr0'}))[2] == 'bridge=xenbr0'
+
+
+def test_a_new_vif_found_by_match_carries_the_matched_keys():
+    plan = plan_vif_change(WEB, match={'vifname': 'db0'}, desired={'bridge': 'xenbr0', 'mac': 'auto'})
+    assert plan.vifname == 'db0'
+    again = plan_vif_change(plan.new_text, match={'vifname': 'db0'}, desired={'bridge': 'xenbr0', 'mac': 'auto'})
+    assert not again.changed
+    assert again.index == 2
+
+
+def test_a_devid_another_entry_holds_is_refused():
+    text = "name = 'r'\nvif = [ 'bridge=a', 'devid=2,bridge=b' ]\n"
+    with pytest.raises(VifValidationError, match="guest 'r' vif 2: devid '2' is taken: entry 1 of the vif list already has it"):
+        plan_vif_change(text, match={'bridge': 'c'}, desired={})
