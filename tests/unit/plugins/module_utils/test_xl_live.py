@@ -1,0 +1,233 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The xl command lines xen_vif runs for live: true, and the reading of xl's output.
+
+There is no Xen here: these tests pin the exact argument lists; the real-Xen
+lane proves that xl accepts them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.xenfleet.network.plugins.module_utils._vif_plan import plan_vif_change
+from ansible_collections.xenfleet.network.plugins.module_utils._vif_spec import parse_vif
+from ansible_collections.xenfleet.network.plugins.module_utils._xl_live import (
+    LivePlanError,
+    LiveVif,
+    XlOutputError,
+    attach_command,
+    command_line,
+    detach_command,
+    live_vif_dict,
+    parse_list,
+    parse_network_list,
+    plan_live,
+    read_live,
+)
+
+XL = '/usr/sbin/xl'
+WEB = """name = "web"
+vif = [ 'mac=02:00:0a:00:00:05,bridge=xenbr0,ip=10.0.0.5,vifname=web-0',
+        'bridge=xenbr1' ]
+"""
+
+
+def network_list(*rows):
+    """What xl_vif.c's main_networklist prints, with its printf formats."""
+    lines = ['%-3s %-2s %-17s %-6s %-5s %-6s %5s/%-5s %-30s' % (
+        'Idx', 'BE', 'Mac Addr.', 'handle', 'state', 'evt-ch', 'tx-', 'rx-ring-ref', 'BE-path')]
+    for devid, mac, state in rows:
+        lines.append('%-3d %-2d ' % (devid, 0) + mac + '%6d %5d %6d %5d/%-11d %-30s' % (
+            devid, state, 17 + devid, 768 + 2 * devid, 769 + 2 * devid, '/local/domain/0/backend/vif/7/%d' % devid))
+    return '\n'.join(lines) + '\n'
+
+
+def live(*rows):
+    return parse_network_list(network_list(*rows))
+
+
+class FakeXl:
+    """Stands in for AnsibleModule.run_command: records every argv, answers from a table."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.calls = []
+
+    def __call__(self, argv):
+        self.calls.append(argv)
+        return self.answers[tuple(argv[1:])]
+
+
+# ---------------------------------------------------------------- commands
+
+def test_attach_passes_each_key_as_its_own_argument_with_the_devid():
+    spec = parse_vif('mac=02:00:0a:00:00:05,bridge=xenbr0,ip=10.0.0.5 10.0.0.6,vifname=web-0')
+    assert attach_command(XL, 'web', spec, 1) == [
+        XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:05', 'bridge=xenbr0', 'ip=10.0.0.5 10.0.0.6', 'vifname=web-0', 'devid=1']
+
+
+def test_attach_keeps_a_devid_the_entry_gives_and_unknown_keys():
+    spec = parse_vif('devid=4,bridge=xenbr0,trusted,accel=netfront')
+    assert attach_command(XL, 'db', spec, 4) == [XL, 'network-attach', 'db', 'bridge=xenbr0', 'devid=4', 'trusted', 'accel=netfront']
+
+
+def test_detach_by_devid_or_mac():
+    assert detach_command(XL, 'web', 1) == [XL, 'network-detach', 'web', '1']
+    assert detach_command(XL, 'web', '02:00:0a:00:00:05') == [XL, 'network-detach', 'web', '02:00:0a:00:00:05']
+
+
+def test_command_line_quotes_what_a_shell_would_split():
+    assert command_line(['xl', 'network-attach', 'web', 'ip=10.0.0.5 10.0.0.6', 'bridge=xenbr0']) == \
+        "xl network-attach web 'ip=10.0.0.5 10.0.0.6' bridge=xenbr0"
+
+
+# ---------------------------------------------------------------- output
+
+def test_network_list_output_is_read_column_by_column():
+    text = network_list((0, '02:00:0a:00:00:05', 4), (1, '00:16:3e:5e:6c:00', 4))
+    assert parse_network_list(text) == [
+        LiveVif(0, 0, '02:00:0a:00:00:05', 0, 4, 17, 768, 769, '/local/domain/0/backend/vif/7/0'),
+        LiveVif(1, 0, '00:16:3e:5e:6c:00', 1, 4, 18, 770, 771, '/local/domain/0/backend/vif/7/1'),
+    ]
+
+
+@pytest.mark.parametrize('text', [
+    # Copied by hand from mailing lists and guides, spacing as printed.
+    'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path\n'
+    '0   0  00:16:3e:43:38:e2     0     1     -1    -1/-1          /local/domain/0/backend/vif/13/0\n',
+    'Idx BE Mac Addr.         handle state evt-ch   tx-/rx-ring-ref BE-path\n'
+    '0   0  00:16:3E:43:38:E2 0      1     -1      -1/-1         /local/domain/0/backend/vif/13/0\n',
+])
+def test_network_list_output_of_a_guest_that_is_still_booting(text):
+    vif, = parse_network_list(text)
+    assert (vif.devid, vif.mac, vif.state, vif.evtch, vif.tx_ring_ref) == (0, '00:16:3e:43:38:e2', 1, -1, -1)
+    assert live_vif_dict(vif)['state_name'] == 'initialising'
+
+
+def test_a_guest_without_vifs_prints_only_the_header():
+    assert parse_network_list(network_list()) == []
+
+
+def test_output_that_is_no_vif_line_is_an_error_naming_the_line():
+    with pytest.raises(XlOutputError, match="line 2: cannot read 'libxl: error: something'"):
+        parse_network_list(network_list() + 'libxl: error: something\n')
+
+
+def test_xl_list_output_names_running_domains():
+    text = ('Name                                        ID   Mem VCPUs\tState\tTime(s)\n'
+            'Domain-0                                     0  2048     4     r-----     811.6\n'
+            'web                                          7  1024     2     -b----      33.1\n'
+            'my guest                                    12   512     1     --p---       0.0\n')
+    assert [(domain.name, domain.domid, domain.state) for domain in parse_list(text)] == [
+        ('Domain-0', 0, 'r-----'), ('web', 7, '-b----'), ('my guest', 12, '--p---')]
+
+
+# ---------------------------------------------------------------- reading
+
+def test_without_xl_nothing_is_run():
+    view = read_live(FakeXl({}), None, 'web')
+    assert not view.running
+    assert view.note == 'xl is not installed on this host'
+
+
+def test_a_guest_that_is_not_running_is_asked_about_once():
+    xl = FakeXl({('list', 'web'): (1, '', "xl: web is an invalid domain identifier (rc=-6)\n")})
+    view = read_live(xl, XL, 'web')
+    assert xl.calls == [[XL, 'list', 'web']]
+    assert not view.running
+    assert view.note == "guest 'web' is not running (/usr/sbin/xl list web: rc 1: xl: web is an invalid domain identifier (rc=-6))"
+
+
+def test_a_running_guest_is_listed():
+    xl = FakeXl({('list', 'web'): (0, 'Name ...\nweb 7 1024 2 -b---- 3.0\n', ''),
+                 ('network-list', 'web'): (0, network_list((0, '02:00:0a:00:00:05', 4)), '')})
+    view = read_live(xl, XL, 'web')
+    assert xl.calls == [[XL, 'list', 'web'], [XL, 'network-list', 'web']]
+    assert view.running and view.vifs[0].mac == '02:00:0a:00:00:05'
+
+
+def test_a_failing_network_list_is_an_error():
+    xl = FakeXl({('list', 'web'): (0, '', ''), ('network-list', 'web'): (1, '', 'permission denied')})
+    with pytest.raises(XlOutputError, match='/usr/sbin/xl network-list web failed .rc 1.: permission denied'):
+        read_live(xl, XL, 'web')
+
+
+# ---------------------------------------------------------------- planning
+
+def argvs(steps):
+    return [step.argv for step in steps]
+
+
+def test_a_new_vif_is_attached_with_its_devid():
+    plan = plan_vif_change(WEB, devid=2, desired={'bridge': 'xenbr0', 'mac': '02:00:0a:00:00:07', 'vifname': 'web-2'})
+    steps = plan_live(XL, 'web', live((0, '02:00:0a:00:00:05', 4), (1, '00:16:3e:00:00:01', 4)), plan, 'present')
+    assert argvs(steps) == [[XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:07', 'bridge=xenbr0', 'vifname=web-2', 'devid=2']]
+    assert steps[0].description == 'attach vif 2 to running guest web'
+
+
+def test_a_vif_the_guest_runs_with_its_mac_needs_nothing():
+    plan = plan_vif_change(WEB, devid=0, desired={'bridge': 'xenbr0'})
+    assert plan_live(XL, 'web', live((0, '02:00:0a:00:00:05', 4)), plan, 'present') == []
+
+
+def test_a_vif_in_the_file_but_not_in_the_guest_is_attached_even_when_the_file_is_unchanged():
+    plan = plan_vif_change(WEB, devid=0, desired={'bridge': 'xenbr0'})
+    assert not plan.changed
+    assert argvs(plan_live(XL, 'web', [], plan, 'present')) == [
+        [XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:05', 'bridge=xenbr0', 'ip=10.0.0.5', 'vifname=web-0', 'devid=0']]
+
+
+def test_a_running_vif_with_another_mac_is_replugged():
+    plan = plan_vif_change(WEB, devid=0, desired={'bridge': 'xenbr0'})
+    steps = plan_live(XL, 'web', live((0, '00:16:3e:11:22:33', 4)), plan, 'present')
+    assert argvs(steps) == [
+        [XL, 'network-detach', 'web', '0'],
+        [XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:05', 'bridge=xenbr0', 'ip=10.0.0.5', 'vifname=web-0', 'devid=0']]
+    assert 'its MAC is 00:16:3e:11:22:33, the config says 02:00:0a:00:00:05' in steps[0].description
+
+
+def test_a_changed_entry_is_replugged_since_xl_cannot_change_a_running_vif():
+    plan = plan_vif_change(WEB, devid=0, desired={'bridge': 'xenbr2'})
+    steps = plan_live(XL, 'web', live((0, '02:00:0a:00:00:05', 4)), plan, 'present')
+    assert argvs(steps) == [
+        [XL, 'network-detach', 'web', '0'],
+        [XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:05', 'bridge=xenbr2', 'ip=10.0.0.5', 'vifname=web-0', 'devid=0']]
+    assert steps[0].description.endswith('(its config entry changed)')
+
+
+def test_a_vif_without_mac_in_the_config_is_judged_by_its_devid():
+    plan = plan_vif_change(WEB, devid=1, desired={'bridge': 'xenbr1'})
+    assert plan_live(XL, 'web', live((1, '00:16:3e:aa:bb:cc', 4)), plan, 'present') == []
+
+
+def test_attaching_a_mac_the_guest_has_on_another_vif_is_refused():
+    plan = plan_vif_change(WEB, devid=2, desired={'mac': '02:00:0a:00:00:09'})
+    with pytest.raises(LivePlanError, match="running guest 'web' has MAC 02:00:0a:00:00:09 on vif 0 already"):
+        plan_live(XL, 'web', live((0, '02:00:0a:00:00:09', 4)), plan, 'present')
+
+
+def test_a_removed_entry_is_detached_by_its_mac():
+    plan = plan_vif_change(WEB, devid=0, state='absent')
+    assert argvs(plan_live(XL, 'web', live((0, '02:00:0a:00:00:05', 4)), plan, 'absent')) == [
+        [XL, 'network-detach', 'web', '02:00:0a:00:00:05']]
+
+
+def test_a_removed_entry_without_mac_is_detached_by_its_devid():
+    plan = plan_vif_change(WEB, devid=1, state='absent')
+    assert argvs(plan_live(XL, 'web', live((1, '00:16:3e:aa:bb:cc', 4)), plan, 'absent')) == [[XL, 'network-detach', 'web', '1']]
+
+
+def test_a_removed_entry_whose_mac_the_guest_does_not_run_detaches_nothing():
+    plan = plan_vif_change(WEB, devid=0, state='absent')
+    assert plan_live(XL, 'web', live((0, '00:16:3e:aa:bb:cc', 4)), plan, 'absent') == []
+
+
+def test_an_entry_already_gone_from_the_file_is_still_detached_by_the_matched_mac():
+    plan = plan_vif_change(WEB, match={'mac': '02:00:0a:00:00:99'}, state='absent')
+    assert not plan.changed
+    assert argvs(plan_live(XL, 'web', live((3, '02:00:0a:00:00:99', 4)), plan, 'absent', match_mac='02:00:0a:00:00:99')) == [
+        [XL, 'network-detach', 'web', '02:00:0a:00:00:99']]
+    assert plan_live(XL, 'web', [], plan, 'absent', match_mac='02:00:0a:00:00:99') == []
