@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The nftables form of the anti-spoofing policy: tables, sets, elements, scripts.
+
+Private module_utils (leading underscore): may change without notice.
+
+Two tables belong to the collection, `bridge xenfleet_antispoof` (bridged
+vifs) and `inet xenfleet_antispoof` (routed vifs, which are not bridged). Their
+rules never mention a vif: every guest is data in sets keyed by interface
+name (`iifname . ip saddr` and so on), so the cost per packet does not grow
+with the number of guests and adding a guest is adding elements. Sets of
+single addresses are hash sets; only networks wider than one address go to
+interval sets.
+
+The bridge table hooks prerouting at priority -350, before the bridge
+learns the source MAC (learning happens after the prerouting hook), before
+ebtables' nat chains and before any frame reaches dom0's own stack, so
+forged frames addressed to dom0 itself are dropped too.
+
+A policy is a dict {(family, set name): set of element tuples}; elements
+are plain values (interface names, MAC and address text, ethertype
+numbers), the same whether rendered here or parsed back from `nft -j`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hashlib
+import ipaddress
+from collections import namedtuple
+
+from ansible_collections.xenfleet.network.plugins.module_utils._nft import delete_table_script, replace_table_script
+
+TABLE = 'xenfleet_antispoof'
+FAMILIES = ('bridge', 'inet')
+PRIORITY = -350
+UNLISTED_COUNTER = 'unlisted'
+LAYOUT_VERSION = '1'
+
+# A set key is a tuple of these component kinds. 'nd_target' and 'nd_lladdr' are raw
+# ICMPv6 payload (the neighbour discovery target address, the link-layer address
+# option), matched with typeof sets because nft 1.0 has no named field for them.
+TYPEOF = {'ifname': 'iifname', 'ether_addr': 'ether saddr', 'ether_type': 'ether type', 'ipv4_addr': 'ip saddr',
+          'ipv6_addr': 'ip6 saddr', 'nd_target': '@th,64,128', 'nd_lladdr': '@th,208,48'}
+
+SetDef = namedtuple('SetDef', 'name key interval counter families')
+
+SETS = (
+    SetDef('trusted', ('ifname',), True, False, ('bridge',)),
+    SetDef('unlisted', ('ifname',), True, False, ('bridge',)),
+    SetDef('guests', ('ifname',), False, False, FAMILIES),
+    SetDef('accepted', ('ifname',), False, True, FAMILIES),
+    SetDef('dropped', ('ifname',), False, True, FAMILIES),
+    SetDef('macs', ('ifname', 'ether_addr'), False, False, FAMILIES),
+    SetDef('ethertypes', ('ifname', 'ether_type'), False, False, ('bridge',)),
+    SetDef('addr4', ('ifname', 'ipv4_addr'), False, False, FAMILIES),
+    SetDef('net4', ('ifname', 'ipv4_addr'), True, False, FAMILIES),
+    SetDef('addr6', ('ifname', 'ipv6_addr'), False, False, FAMILIES),
+    SetDef('net6', ('ifname', 'ipv6_addr'), True, False, FAMILIES),
+    SetDef('nd_addr6', ('ifname', 'nd_target'), False, False, FAMILIES),
+    SetDef('nd_net6', ('ifname', 'nd_target'), True, False, FAMILIES),
+    SetDef('nd_mac', ('ifname', 'nd_lladdr'), False, False, FAMILIES),
+    SetDef('dhcp_client', ('ifname',), False, False, FAMILIES),
+    SetDef('dhcp_server', ('ifname',), False, False, FAMILIES),
+    SetDef('router', ('ifname',), False, False, FAMILIES),
+)
+SETS_BY_NAME = dict((definition.name, definition) for definition in SETS)
+GLOBAL_SETS = ('trusted', 'unlisted')  # not keyed by a vif
+
+IPV4_RULES = (
+    'udp sport 67 iifname != @dhcp_server goto refuse',
+    'udp dport 67 iifname != @dhcp_client goto refuse',
+    'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 return',
+    'iifname . ip saddr != @addr4 iifname . ip saddr != @net4 goto refuse',
+    'icmp type redirect iifname != @router goto refuse',
+)
+IPV6_RULES = (
+    'udp sport 547 iifname != @dhcp_server goto refuse',
+    'udp dport 547 iifname != @dhcp_client goto refuse',
+    'icmpv6 type { nd-router-advert, nd-redirect } iifname != @router goto refuse',
+    # Duplicate address detection comes from :: and may only probe the guest's own addresses.
+    'ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd_addr6 return',
+    'ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd_net6 return',
+    'ip6 saddr :: icmpv6 type { mld-listener-report, mld2-listener-report } return',
+    'iifname . ip6 saddr != @addr6 iifname . ip6 saddr != @net6 goto refuse',
+    'icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @nd_addr6 iifname . @th,64,128 != @nd_net6 goto refuse',
+    # A source or target link-layer address option (the first option) must carry the guest's own MAC.
+    'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,192,16 { 0x0101, 0x0201 } iifname . @th,208,48 != @nd_mac goto refuse',
+)
+ARP_RULES = (
+    'arp htype != 1 goto refuse',
+    'arp ptype != ip goto refuse',
+    'arp hlen != 6 goto refuse',
+    'arp plen != 4 goto refuse',
+    'iifname . arp saddr ether != @macs goto refuse',
+    'arp operation request arp saddr ip 0.0.0.0 return',
+    'iifname . arp saddr ip != @addr4 iifname . arp saddr ip != @net4 goto refuse',
+)
+REFUSE_RULES = ('iifname @dropped drop', 'drop')
+
+
+def _chains(family):
+    """(name, hooked, rules) of one family's table, in order."""
+    if family == 'bridge':
+        prerouting = ('iifname @trusted accept', 'iifname @guests goto guest',
+                      'iifname @unlisted counter name "%s" drop' % UNLISTED_COUNTER)
+        guest = ('iifname . ether saddr != @macs goto refuse', 'iifname . ether type != @ethertypes goto refuse',
+                 'ether type vmap { ip : jump guest_ip4, ip6 : jump guest_ip6, arp : jump guest_arp }', 'iifname @accepted accept')
+    else:
+        prerouting = ('iifname @guests goto guest',)
+        guest = ('iifname . ether saddr != @macs goto refuse', 'meta nfproto vmap { ipv4 : jump guest_ip4, ipv6 : jump guest_ip6 }',
+                 'iifname @accepted accept')
+    chains = [('prerouting', True, prerouting), ('guest', False, guest), ('guest_ip4', False, IPV4_RULES), ('guest_ip6', False, IPV6_RULES)]
+    if family == 'bridge':
+        chains.append(('guest_arp', False, ARP_RULES))
+    return chains + [('refuse', False, REFUSE_RULES)]
+
+
+def layout_digest(family):
+    """A fingerprint of everything but the elements; stored as the first rule's comment."""
+    text = repr((LAYOUT_VERSION, family, PRIORITY, _chains(family), [d for d in SETS if family in d.families]))
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]
+
+
+def layout_comment(family):
+    return 'xenfleet.network xen_antispoof layout %s' % layout_digest(family)
+
+
+def expected_layout(family):
+    """What a current table must show to be ours, in the form _antispoof_state reads it."""
+    return {'comment': layout_comment(family),
+            'chains': dict((name, len(rules)) for name, _hooked, rules in _chains(family)),
+            'sets': sorted(d.name for d in SETS if family in d.families)}
+
+
+# ---------------------------------------------------------------- elements
+
+def _render_value(kind, value):
+    if kind == 'ifname':
+        return '"%s"' % value
+    if kind == 'ether_type':
+        return '0x%04x' % value
+    if kind == 'nd_lladdr':
+        return '0x' + value.replace(':', '')
+    if kind == 'nd_target':
+        network = ipaddress.ip_network(value)
+        if network.num_addresses == 1:
+            return '0x%032x' % int(network.network_address)
+        return '0x%032x-0x%032x' % (int(network.network_address), int(network.broadcast_address))
+    return str(value)
+
+
+def render_element(definition, element, counter=None):
+    text = ' . '.join(_render_value(kind, value) for kind, value in zip(definition.key, element))
+    if counter is not None:
+        text += ' counter packets %d bytes %d' % counter
+    return text
+
+
+def _vif_elements(vif):
+    name = vif.name
+    found = {'guests': [(name,)], 'accepted': [(name,)], 'dropped': [(name,)],
+             'macs': [(name, mac) for mac in vif.macs], 'nd_mac': [(name, mac) for mac in vif.macs],
+             'addr4': [(name, host) for host in vif.hosts(4)], 'net4': [(name, net) for net in vif.nets(4)],
+             'addr6': [(name, host) for host in vif.hosts(6)], 'net6': [(name, net) for net in vif.nets(6)],
+             'nd_addr6': [(name, host) for host in vif.hosts(6)], 'nd_net6': [(name, net) for net in vif.nets(6)],
+             'dhcp_client': [(name,)] if vif.dhcp else [], 'dhcp_server': [(name,)] if vif.dhcp_server else [],
+             'router': [(name,)] if vif.router else []}
+    if not vif.routed:
+        found['ethertypes'] = [(name, number) for number in vif.ethertypes]
+    return found
+
+
+def empty_policy(family):
+    return dict(((family, d.name), set()) for d in SETS if family in d.families)
+
+
+def desired_policy(spec, current):
+    """{(family, set): elements} the tables must hold.
+
+    current is the policy now in the kernel ({} when there is none): without
+    purge, the elements of vifs not named in the task stay as they are, and
+    without trusted_ports the trusted ports stay as they are.
+    """
+    listed = set(spec.vif_names())
+    policy = {}
+    for family in FAMILIES:
+        policy.update(empty_policy(family))
+        for key in policy:
+            if key[0] == family and key[1] not in GLOBAL_SETS and not spec.purge:
+                policy[key] = set(element for element in current.get(key, ()) if element[0] not in listed)
+    for vif in spec.vifs:
+        family = 'inet' if vif.routed else 'bridge'
+        for name, elements in _vif_elements(vif).items():
+            policy[(family, name)].update(elements)
+    trusted = spec.trusted_ports
+    policy[('bridge', 'trusted')] = set((port,) for port in trusted) if trusted is not None else set(current.get(('bridge', 'trusted'), ()))
+    policy[('bridge', 'unlisted')] = set((pattern,) for pattern in spec.vif_patterns) if spec.unlisted_vifs == 'drop' else set()
+    return policy
+
+
+def family_needed(policy, family):
+    """The bridge table always exists while the policy is present; the inet one only with routed vifs."""
+    return family == 'bridge' or bool(policy.get((family, 'guests')))
+
+
+def vifs_of(policy):
+    """Names of the vifs that have a policy, by family."""
+    return dict((family, sorted(element[0] for element in policy.get((family, 'guests'), ()))) for family in FAMILIES)
+
+
+# ---------------------------------------------------------------- scripts
+
+def _set_declaration(family, definition, elements, counters):
+    if definition.key[-1] in ('nd_target', 'nd_lladdr'):
+        key = 'typeof ' + ' . '.join(TYPEOF[kind] for kind in definition.key)
+    else:
+        key = 'type ' + ' . '.join(definition.key)
+    lines = ['\tset %s {' % definition.name, '\t\t%s' % key]
+    if definition.interval:
+        lines.append('\t\tflags interval')
+    if definition.counter:
+        lines.append('\t\tcounter')
+    if elements:
+        rendered = [render_element(definition, element, counters.get((family, definition.name, element)) if definition.counter else None)
+                    for element in sorted(elements)]
+        lines.append('\t\telements = {\n\t\t\t%s\n\t\t}' % ',\n\t\t\t'.join(rendered))
+    lines.append('\t}')
+    return '\n'.join(lines) + '\n'
+
+
+def table_body(family, policy, counters=None):
+    """The inside of one table, elements included; counters (from the kernel) are carried over when given."""
+    counters = counters or {}
+    unlisted = counters.get((family, UNLISTED_COUNTER))
+    parts = ['\tcomment "managed by xenfleet.network xen_antispoof; do not edit"\n']
+    if family == 'bridge':
+        parts.append('\tcounter %s {\n%s\t}\n' % (UNLISTED_COUNTER, '\t\tpackets %d bytes %d\n' % unlisted if unlisted else ''))
+    for definition in SETS:
+        if family in definition.families:
+            parts.append(_set_declaration(family, definition, policy.get((family, definition.name), ()), counters))
+    for name, hooked, rules in _chains(family):
+        lines = ['\tchain %s {' % name]
+        if hooked:
+            lines.append('\t\ttype filter hook prerouting priority %d; policy accept;' % PRIORITY)
+            # The first rule carries the layout fingerprint that the next run compares.
+            rules = ('%s comment "%s"' % (rules[0], layout_comment(family)),) + tuple(rules[1:])
+        lines.extend('\t\t' + rule for rule in rules)
+        lines.append('\t}')
+        parts.append('\n'.join(lines) + '\n')
+    return ''.join(parts)
+
+
+def full_script(policy, counters=None, delete=()):
+    """One script replacing the tables the policy needs and deleting those in delete it does not need."""
+    parts = []
+    for family in FAMILIES:
+        if family_needed(policy, family):
+            parts.append(replace_table_script(family, TABLE, table_body(family, policy, counters)))
+        elif family in delete:
+            parts.append(delete_table_script(family, TABLE))
+    return ''.join(parts)
+
+
+def persist_text(policy):
+    header = ('#!/usr/sbin/nft -f\n# Written by xenfleet.network xen_antispoof; loaded at boot with nft -f.\n'
+              '# Replaces only the tables named here, in one transaction.\n')
+    return header + full_script(policy)
+
+
+def element_script(family, before, after, chunk=512):
+    """add/delete element commands taking one table's sets from before to after."""
+    lines = []
+    for verb, left, right in (('delete', before, after), ('add', after, before)):
+        for definition in SETS:
+            if family not in definition.families:
+                continue
+            key = (family, definition.name)
+            changed = sorted(set(left.get(key, ())) - set(right.get(key, ())))
+            for start in range(0, len(changed), chunk):
+                rendered = ', '.join(render_element(definition, element) for element in changed[start:start + chunk])
+                lines.append('%s element %s %s %s { %s }' % (verb, family, TABLE, definition.name, rendered))
+    return '\n'.join(lines) + '\n' if lines else ''
+
+
+def delete_script(families):
+    return ''.join('delete table %s %s\n' % (family, TABLE) for family in families)

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The nftables backend of xen_antispoof: read the collection's tables, plan one transaction.
+
+Private module_utils (leading underscore): may change without notice.
+A change is a single `nft -f` script, which the kernel applies as one
+transaction. When the tables already have the expected layout only the
+elements that differ are added or deleted, so the per-vif counters of every
+other guest keep counting; otherwise the tables are replaced whole, with the
+counters carried over.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.xenfleet.network.plugins.module_utils import _antispoof_nft as render
+from ansible_collections.xenfleet.network.plugins.module_utils import _antispoof_state as state
+from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_change import Change
+from ansible_collections.xenfleet.network.plugins.module_utils._nft import Nft, delete_table_script
+
+DEFAULT_PERSIST_PATH = '/etc/nftables.d/xenfleet-antispoof.nft'
+
+
+class NftBackend:
+    name = 'nftables'
+
+    def __init__(self, run_command, nft_path='nft', persist_path=None):
+        self.nft = Nft(run_command, nft_path)
+        self.persist_path = persist_path or DEFAULT_PERSIST_PATH
+        self.tables = {}
+
+    def read(self):
+        self.tables = dict((family, state.parse_table(family, self.nft.table_json(family, render.TABLE)))
+                           for family in render.FAMILIES)
+        return self
+
+    def present(self):
+        return any(table is not None for table in self.tables.values())
+
+    def _in_layout(self, family):
+        table = self.tables.get(family)
+        return table is not None and table.layout() == render.expected_layout(family) \
+            and table.hooks.get('prerouting') == ('prerouting', render.PRIORITY)
+
+    def current_policy(self):
+        return state.policy_of(self.tables)
+
+    def current_text(self):
+        """The tables as this backend renders them, or nft's own listing when they are not in our layout."""
+        if all(self._in_layout(family) or self.tables.get(family) is None for family in render.FAMILIES):
+            if not self.present():
+                return ''
+            return render.persist_text(self.current_policy())
+        return ''.join(self.nft.table_text(family, render.TABLE) for family in render.FAMILIES)
+
+    def counters(self):
+        counters = state.counters_of(self.tables)
+        return state.vif_counters(counters, render.vifs_of(self.current_policy())), state.unlisted_counter(counters)
+
+    refresh_counters = read
+
+    def plan_present(self, spec):
+        before = self.current_policy()
+        desired = render.desired_policy(spec, before)
+        existing = [family for family in render.FAMILIES if self.tables.get(family) is not None]
+        structural = [family for family in render.FAMILIES
+                      if render.family_needed(desired, family) != (family in existing)
+                      or (family in existing and not self._in_layout(family))]
+        if structural:
+            script = render.full_script(desired, state.counters_of(self.tables), delete=existing)
+            undo = self._restorer(existing)
+            summary = 'replace nftables tables %s (%s)' % (', '.join('%s %s' % (f, render.TABLE) for f in structural),
+                                                        _vif_summary(desired))
+        else:
+            script = ''.join(render.element_script(family, before, desired) for family in existing)
+            undo = self._applier(''.join(render.element_script(family, desired, before) for family in existing))
+            summary = 'update nftables sets (%s)' % _element_summary(before, desired)
+        after_text = render.persist_text(desired)
+        return self._change(summary if script else None, script, undo, after_text, {self.persist_path: after_text})
+
+    def plan_absent(self, remove_files=True):
+        existing = [family for family in render.FAMILIES if self.tables.get(family) is not None]
+        summary = 'delete nftables tables %s' % ', '.join('%s %s' % (f, render.TABLE) for f in existing) if existing else None
+        return self._change(summary, render.delete_script(existing), self._restorer(existing), '',
+                            {self.persist_path: None} if remove_files else {})
+
+    def _change(self, summary, script, undo, after_text, persist):
+        return Change(summary, self._applier(script), undo, lambda: self.nft.check(script),
+                      self.current_text, after_text, persist)
+
+    def _applier(self, script):
+        return lambda: self.nft.apply(script)
+
+    def _restorer(self, existing):
+        """A callable putting the tables back as they are now (needed only if a later step fails).
+
+        The listing is taken now, before anything changes."""
+        return self._applier(self._restore_script(existing))
+
+    def _restore_script(self, existing):
+        """What puts the tables back as they are now (used only if a later step fails)."""
+        parts = []
+        for family in render.FAMILIES:
+            parts.append(delete_table_script(family, render.TABLE))
+            if family in existing:
+                parts.append(self.nft.table_text(family, render.TABLE))
+        return ''.join(parts)
+
+
+def _vif_summary(policy):
+    names = render.vifs_of(policy)
+    return '%d bridged and %d routed vifs' % (len(names['bridge']), len(names['inet']))
+
+
+def _element_summary(before, after):
+    added = removed = 0
+    for key in set(before) | set(after):
+        added += len(set(after.get(key, ())) - set(before.get(key, ())))
+        removed += len(set(before.get(key, ())) - set(after.get(key, ())))
+    changed = sorted(set(_vifs(before, after)))
+    return '+%d -%d elements; vifs %s' % (added, removed, ', '.join(changed[:10]) + (' ...' if len(changed) > 10 else ''))
+
+
+def _vifs(before, after):
+    for key in set(before) | set(after):
+        if key[1] in render.GLOBAL_SETS:
+            continue
+        for element in set(before.get(key, ())) ^ set(after.get(key, ())):
+            yield element[0]

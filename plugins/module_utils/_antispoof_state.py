@@ -1,0 +1,167 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What the kernel holds now: the collection's nftables tables read back from `nft -j`.
+
+Private module_utils (leading underscore): may change without notice.
+The result uses the same element values as _antispoof_nft renders, so the
+desired and the current policy compare as plain Python sets, and a rerun
+with nothing to do changes nothing. Counters (accepted and dropped per vif,
+the drops of unlisted vifs) come from the same listing.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_nft import SETS_BY_NAME, UNLISTED_COUNTER
+
+ETHERTYPE_SYMBOLS = {'ip': 0x0800, 'arp': 0x0806, 'ip6': 0x86dd, '8021q': 0x8100, 'vlan': 0x8100, '8021ad': 0x88a8}
+
+
+class TableState:
+    """One of the collection's tables as the kernel has it."""
+
+    def __init__(self, family):
+        self.family = family
+        self.comment = None  # the layout fingerprint on the hooked chain's first rule
+        self.chains = {}  # name -> number of rules
+        self.hooks = {}  # name -> (hook, priority) of base chains
+        self.sets = {}  # name -> set of element tuples
+        self.counters = {}  # (family, set, element) or (family, counter name) -> (packets, bytes)
+
+    def layout(self):
+        return {'comment': self.comment, 'chains': dict(self.chains), 'sets': sorted(self.sets)}
+
+
+def _integer(value):
+    if isinstance(value, int):
+        return value
+    return int(str(value), 0)
+
+
+def _network(first, last, version):
+    """CIDR text for an address range, or 'first-last' when it is not one network."""
+    cls = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+    networks = list(ipaddress.summarize_address_range(cls(first), cls(last)))
+    return str(networks[0]) if len(networks) == 1 else '%s-%s' % (cls(first), cls(last))
+
+
+def _address(value, version):
+    if isinstance(value, dict) and 'prefix' in value:
+        return '%s/%d' % (ipaddress.ip_address(value['prefix']['addr']), value['prefix']['len'])
+    if isinstance(value, dict) and 'range' in value:
+        first, last = value['range']
+        return _network(int(ipaddress.ip_address(first)), int(ipaddress.ip_address(last)), version)
+    return str(ipaddress.ip_address(value))
+
+
+def _nd_target(value):
+    if isinstance(value, dict) and 'range' in value:
+        return _network(_integer(value['range'][0]), _integer(value['range'][1]), 6)
+    return str(ipaddress.IPv6Address(_integer(value)))
+
+
+def _lladdr(value):
+    digits = '%012x' % _integer(value)
+    return ':'.join(digits[index:index + 2] for index in range(0, 12, 2))
+
+
+def _ethertype(value):
+    return ETHERTYPE_SYMBOLS[value] if value in ETHERTYPE_SYMBOLS else _integer(value)
+
+
+PARSERS = {
+    'ifname': str,
+    'ether_addr': lambda value: str(value).lower(),
+    'ether_type': _ethertype,
+    'ipv4_addr': lambda value: _address(value, 4),
+    'ipv6_addr': lambda value: _address(value, 6),
+    'nd_target': _nd_target,
+    'nd_lladdr': _lladdr,
+}
+
+
+def parse_element(definition, item):
+    """(element tuple, counter or None) from one entry of a set's "elem" list."""
+    counter = None
+    if isinstance(item, dict) and 'elem' in item:
+        counter = item['elem'].get('counter')
+        item = item['elem']['val']
+    parts = item['concat'] if isinstance(item, dict) and 'concat' in item else [item]
+    element = tuple(PARSERS[kind](part) for kind, part in zip(definition.key, parts))
+    if counter is not None:
+        counter = (counter.get('packets', 0), counter.get('bytes', 0))
+    return element, counter
+
+
+def parse_table(family, objects):
+    """TableState from the object list of `nft -j list table`, or None when there is no table."""
+    if objects is None:
+        return None
+    table = TableState(family)
+    for entry in objects:
+        if 'chain' in entry:
+            chain = entry['chain']
+            table.chains.setdefault(chain['name'], 0)
+            if 'hook' in chain:
+                table.hooks[chain['name']] = (chain['hook'], chain.get('prio'))
+        elif 'rule' in entry:
+            rule = entry['rule']
+            table.chains[rule['chain']] = table.chains.get(rule['chain'], 0) + 1
+            if rule['chain'] in table.hooks and table.chains[rule['chain']] == 1:
+                table.comment = rule.get('comment')
+        elif 'set' in entry:
+            read_set(table, entry['set'])
+        elif 'counter' in entry and entry['counter'].get('name') == UNLISTED_COUNTER:
+            counter = entry['counter']
+            table.counters[(family, UNLISTED_COUNTER)] = (counter.get('packets', 0), counter.get('bytes', 0))
+    return table
+
+
+def read_set(table, data):
+    definition = SETS_BY_NAME.get(data['name'])
+    if definition is None:
+        table.sets[data['name']] = set()
+        return
+    elements = set()
+    for item in data.get('elem', []):
+        element, counter = parse_element(definition, item)
+        elements.add(element)
+        if counter is not None:
+            table.counters[(table.family, definition.name, element)] = counter
+    table.sets[definition.name] = elements
+
+
+def policy_of(tables):
+    """{(family, set): elements} of the tables that exist."""
+    policy = {}
+    for family, table in tables.items():
+        if table is not None:
+            for name, elements in table.sets.items():
+                policy[(family, name)] = elements
+    return policy
+
+
+def counters_of(tables):
+    return dict((key, value) for table in tables.values() if table is not None for key, value in table.counters.items())
+
+
+def vif_counters(counters, names_by_family):
+    """{vif: {'accepted': {'packets', 'bytes'}, 'dropped': {...}}} for the module's result."""
+    result = {}
+    for family, names in names_by_family.items():
+        for name in names:
+            entry = {}
+            for kind in ('accepted', 'dropped'):
+                packets, octets = counters.get((family, kind, (name,)), (0, 0))
+                entry[kind] = {'packets': packets, 'bytes': octets}
+            result[name] = entry
+    return result
+
+
+def unlisted_counter(counters):
+    packets, octets = counters.get(('bridge', UNLISTED_COUNTER), (0, 0))
+    return {'packets': packets, 'bytes': octets}

@@ -1,0 +1,315 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: xen_antispoof
+short_description: Keep every Xen guest from forging its IP, MAC, ARP or IPv6 identity, at any scale, without conntrack
+version_added: 0.1.0
+description:
+  - Filters what guests send into dom0, on the dom0 side of each vif, keyed by the vif's name, so the rules are in place
+    before a guest boots and stay in place when it restarts.
+  - A guest may only send from its own MACs and addresses, claim only those in ARP and IPv6 neighbour discovery, act as
+    DHCP client (not server) and not as a router (no router advertisements, no redirects), and send only the ethertypes
+    listed for it. Forged frames are dropped before the bridge learns their source MAC, and also when they are addressed
+    to dom0 itself.
+  - The V(nftables) backend (default) keeps the policy as elements of sets in two tables of its own, C(bridge
+    xenfleet_antispoof) for bridged vifs and C(inet xenfleet_antispoof) for routed ones, so the cost per packet does not
+    grow with the number of guests. Every change is one C(nft -f) transaction; reruns compare the tables read back with
+    C(nft -j) and change nothing.
+  - The V(iptables) backend, for dom0s that keep iptables, loads chains of its own with the nf_tables-backed
+    C(ebtables-restore), C(iptables-restore) and C(ip6tables-restore) C(--noflush), reached through br_netfilter with
+    C(-m physdev), and exempts bridged guest traffic from conntrack. Its cost per packet grows with the number of vifs.
+  - Applying one backend removes what the other one loaded. Nothing else in the host's ruleset is read, changed or flushed.
+  - Accepted and dropped packets and bytes are counted per vif and returned.
+  - See C(docs/xen_antispoof.md) in the collection for the design, the threat matrix and benchmarks.
+author:
+  - xenfleet.network developers (@xenfleet)
+requirements:
+  - nft (nftables 0.9.6 or later) on the managed host for the V(nftables) backend; a kernel with bridge-family nftables
+  - ebtables-nft, iptables-nft and ip6tables-nft (iptables 1.8 or later) and br_netfilter for the V(iptables) backend
+extends_documentation_fragment:
+  - xenfleet.network.attributes
+options:
+  vifs:
+    description:
+      - The policy of each vif, keyed by the vif's dom0-side name (C(vifDOMID.DEVID), C(tapDOMID.DEVID) or the
+        C(vifname) of the guest's C(vif) line).
+      - One call can carry a thousand vifs or more.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description:
+          - The vif's name in dom0, at most 15 characters of letters, digits, C(.), C(_), C(-) and C(@).
+        type: str
+        required: true
+      mac:
+        description:
+          - The MAC addresses the guest may send from, normally the one MAC of its C(vif) line.
+          - The only MACs it may claim in ARP and neighbour discovery.
+        type: list
+        elements: str
+        required: true
+      ipv4:
+        description:
+          - IPv4 addresses (C(192.0.2.21)) and networks (C(192.0.2.16/28)) the guest may send from and claim in ARP.
+          - A network must have its host bits clear. No two vifs may share an address.
+        type: list
+        elements: str
+        default: []
+      ipv6:
+        description:
+          - IPv6 addresses and prefixes the guest may send from and claim in neighbour discovery.
+        type: list
+        elements: str
+        default: []
+      ipv6_link_local:
+        description:
+          - Also allow the EUI-64 link-local address derived from each MAC in O(vifs[].mac).
+          - Turn off for guests that use other link-local addresses, and list those in O(vifs[].ipv6).
+        type: bool
+        default: true
+      dhcp:
+        description:
+          - Let the guest act as a DHCP and DHCPv6 client (a DHCP discovery comes from C(0.0.0.0)).
+        type: bool
+        default: true
+      dhcp_server:
+        description:
+          - Let the guest act as a DHCP or DHCPv6 server (or relay) for the others.
+        type: bool
+        default: false
+      router:
+        description:
+          - Let the guest send IPv6 router advertisements and ICMP/ICMPv6 redirects.
+        type: bool
+        default: false
+      ethertypes:
+        description:
+          - The ethertypes the guest may send; every other one is dropped.
+          - Names V(ipv4), V(arp), V(ipv6), V(vlan), V(8021ad), V(lldp), or hex numbers such as V(0x88b5).
+          - Allowing V(vlan) or V(8021ad) lets tagged frames through without checking what they carry.
+        type: list
+        elements: str
+        default: [ipv4, arp, ipv6]
+      routed:
+        description:
+          - The vif is routed (Xen's C(vif-route)), not bridged. Its policy then lives in the C(inet) table (nftables
+            backend) or behind C(-i) instead of C(-m physdev) (iptables backend); ARP and ethertypes are not filtered
+            there, since a routed vif only carries what dom0 routes.
+        type: bool
+        default: false
+  purge:
+    description:
+      - Remove the policy of every vif not listed in O(vifs).
+      - When false, vifs not listed keep the policy they have.
+    type: bool
+    default: false
+  trusted_ports:
+    description:
+      - Bridge ports that pass unfiltered, such as the uplink. A trailing C(*) matches every name with that beginning.
+      - Omit to keep the trusted ports already configured.
+    type: list
+    elements: str
+  unlisted_vifs:
+    description:
+      - What happens to frames from a bridge port that matches O(vif_patterns), is not trusted and has no policy.
+      - V(drop) (secure by default) or V(accept).
+    type: str
+    choices: [drop, accept]
+    default: drop
+  vif_patterns:
+    description:
+      - Names of guest ports, for O(unlisted_vifs). A trailing C(*) is a wildcard. Ports matching none of them
+        (other bridges' ports, for example Docker's) are never touched.
+    type: list
+    elements: str
+    default: ['vif*', 'tap*']
+  backend:
+    description:
+      - V(nftables) (default) or V(iptables) for dom0s that keep iptables.
+    type: str
+    choices: [nftables, iptables]
+    default: nftables
+  state:
+    description:
+      - V(present) applies the policy. V(absent) removes everything the collection added, in both backends, and the
+        boot-time files at O(persist_path).
+    type: str
+    choices: [present, absent]
+    default: present
+  persist:
+    description:
+      - Also write the ruleset, atomically, where the system loads it at boot (see O(persist_path)).
+    type: bool
+    default: true
+  persist_path:
+    description:
+      - With V(nftables), the file loaded at boot with C(nft -f), by default
+        C(/etc/nftables.d/xenfleet-antispoof.nft); include it from C(/etc/nftables.conf).
+      - With V(iptables), the prefix of three files C(<prefix>.eb), C(<prefix>.v4) and C(<prefix>.v6), for
+        C(ebtables-restore), C(iptables-restore) and C(ip6tables-restore) with C(--noflush) at boot; by default
+        C(/etc/iptables/xenfleet-antispoof).
+    type: path
+  manage_sysctl:
+    description:
+      - Set C(net.bridge.bridge-nf-call-iptables), C(-ip6tables) (and with V(nftables) C(-arptables)) to what the
+        backend needs when br_netfilter is loaded. The kernel ORs them with each bridge's own C(nf_call_*) option.
+      - V(nftables) sets them to 0, so bridged frames never reach iptables or conntrack; V(iptables) sets them to 1.
+      - Turn off when something else on dom0 (Docker, for one) needs br_netfilter; bridged guest traffic may then be
+        tracked by conntrack.
+    type: bool
+    default: true
+notes:
+  - Rules key on vif names, so a vif that goes away and comes back with the same name (a guest restart) is protected
+    at once, and its counters keep counting.
+  - The nftables backend needs no br_netfilter and no conntrack; keep each bridge's C(nf_call_iptables) off
+    (M(xenfleet.network.xen_bridge) does by default).
+seealso:
+  - module: xenfleet.network.xen_bridge
+  - name: xl-network-configuration(5)
+    description: Xen's vif naming and the vif-bridge and vif-route scripts.
+    link: https://xenbits.xen.org/docs/unstable/man/xl-network-configuration.5.html
+'''
+
+EXAMPLES = r'''
+- name: Protect two bridged guests; the uplink passes unfiltered
+  xenfleet.network.xen_antispoof:
+    trusted_ports: [eth0]
+    vifs:
+      - name: vif1.0
+        mac: ['00:16:3e:00:00:15']
+        ipv4: [192.0.2.21]
+        ipv6: ['2001:db8:1::21']
+      - name: web2
+        mac: ['00:16:3e:00:00:16']
+        ipv4: [192.0.2.32/29]
+        dhcp: false
+
+- name: A routed guest (vif-route) and a guest that is the DHCP server of its network
+  xenfleet.network.xen_antispoof:
+    vifs:
+      - name: vif3.0
+        mac: ['00:16:3e:00:00:17']
+        ipv4: [198.51.100.7]
+        routed: true
+      - name: vif4.0
+        mac: ['00:16:3e:00:00:18']
+        ipv4: [10.0.4.1]
+        dhcp_server: true
+
+- name: Exactly these guests on a legacy iptables dom0; others lose their policy
+  xenfleet.network.xen_antispoof:
+    backend: iptables
+    purge: true
+    trusted_ports: [eth0]
+    vifs: "{{ guests | map(attribute='antispoof') | list }}"
+
+- name: Remove everything the collection added, in both backends
+  xenfleet.network.xen_antispoof:
+    state: absent
+'''
+
+RETURN = r'''
+plan:
+  description: The named steps that were (or, in check mode, would be) carried out, in order. Empty when nothing changed.
+  returned: always
+  type: list
+  elements: str
+  sample: ["set net.bridge.bridge-nf-call-iptables = 0", "update nftables sets (+16 -0 elements; vifs vif5.0)",
+           "write /etc/nftables.d/xenfleet-antispoof.nft"]
+backend:
+  description: The backend that holds the policy.
+  returned: always
+  type: str
+  sample: nftables
+state:
+  description: The state asked for.
+  returned: always
+  type: str
+  sample: present
+vifs:
+  description: The vifs that have a policy after the task (predicted in check mode from the current counters' view).
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: [vif1.0, web2]
+counters:
+  description:
+    - Packets and bytes accepted and dropped per vif since its policy was loaded, read from the kernel after the task.
+    - They survive guest restarts and changes to other vifs.
+  returned: always
+  type: dict
+  sample: {"vif1.0": {"accepted": {"packets": 1520, "bytes": 190342}, "dropped": {"packets": 3, "bytes": 180}}}
+unlisted:
+  description: Packets and bytes dropped because they came from a port matching O(vif_patterns) without a policy.
+  returned: always
+  type: dict
+  sample: {"packets": 0, "bytes": 0}
+sysctl:
+  description: The bridge netfilter sysctls changed (or to be changed), with their values before and after.
+  returned: always
+  type: dict
+  sample: {"net.bridge.bridge-nf-call-iptables": {"before": "1", "after": "0"}}
+persist_paths:
+  description: The boot-time files that hold the ruleset.
+  returned: always
+  type: list
+  elements: str
+  sample: [/etc/nftables.d/xenfleet-antispoof.nft]
+apply_seconds:
+  description: Wall time of applying the plan.
+  returned: when something changed, outside check mode
+  type: float
+failed_step:
+  description: The step that failed; the steps before it were rolled back.
+  returned: on failure during apply
+  type: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_runner import run_antispoof_module
+
+
+def main():
+    vif_options = dict(
+        name=dict(type='str', required=True),
+        mac=dict(type='list', elements='str', required=True),
+        ipv4=dict(type='list', elements='str', default=[]),
+        ipv6=dict(type='list', elements='str', default=[]),
+        ipv6_link_local=dict(type='bool', default=True),
+        dhcp=dict(type='bool', default=True),
+        dhcp_server=dict(type='bool', default=False),
+        router=dict(type='bool', default=False),
+        ethertypes=dict(type='list', elements='str', default=['ipv4', 'arp', 'ipv6']),
+        routed=dict(type='bool', default=False),
+    )
+    module = AnsibleModule(
+        argument_spec=dict(
+            vifs=dict(type='list', elements='dict', options=vif_options, default=[]),
+            purge=dict(type='bool', default=False),
+            trusted_ports=dict(type='list', elements='str'),
+            unlisted_vifs=dict(type='str', choices=['drop', 'accept'], default='drop'),
+            vif_patterns=dict(type='list', elements='str', default=['vif*', 'tap*']),
+            backend=dict(type='str', choices=['nftables', 'iptables'], default='nftables'),
+            state=dict(type='str', choices=['present', 'absent'], default='present'),
+            persist=dict(type='bool', default=True),
+            persist_path=dict(type='path'),
+            manage_sysctl=dict(type='bool', default=True),
+        ),
+        supports_check_mode=True,
+    )
+    run_antispoof_module(module)
+
+
+if __name__ == '__main__':
+    main()
