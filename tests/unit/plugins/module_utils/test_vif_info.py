@@ -38,15 +38,6 @@ def config_dir(tmp_path):
     return str(tmp_path)
 
 
-class FakeXl:
-    def __init__(self, answers):
-        self.answers = answers
-        self.calls = []
-
-    def __call__(self, argv):
-        self.calls.append(argv)
-        return self.answers[tuple(argv[1:])]
-
 
 XL_LIST = ('Name                                        ID   Mem VCPUs\tState\tTime(s)\n'
            'Domain-0                                     0  2048     4     r-----     811.6\n'
@@ -106,8 +97,8 @@ def test_claims_feed_xen_vifs_duplicate_check(config_dir):
         plan_vif_change("name = 'new'\n", devid=0, desired={'vifname': 'db-0-emu'}, dom0_claims=claims)
 
 
-def test_running_guests_and_their_vifs_come_from_xl(config_dir):
-    xl = FakeXl({('list',): (0, XL_LIST, ''), ('network-list', 'orphan'): (0, ORPHAN_VIFS, ''),
+def test_running_guests_and_their_vifs_come_from_xl(config_dir, fake_xl):
+    xl = fake_xl({('list',): (0, XL_LIST, ''), ('network-list', 'orphan'): (0, ORPHAN_VIFS, ''),
                  ('network-list', 'web'): (0, WEB_VIFS, '')})
     info = gather(config_dir, '*.cfg', xl, XL)
     assert xl.calls == [[XL, 'list'], [XL, 'network-list', 'orphan'], [XL, 'network-list', 'web']]
@@ -120,8 +111,8 @@ def test_running_guests_and_their_vifs_come_from_xl(config_dir):
     assert info['vifnames'] == ['db-0', 'db-0-emu', 'vif7.1', 'vif9.0', 'web-0']
 
 
-def test_when_xl_cannot_list_the_files_still_answer(config_dir):
-    xl = FakeXl({('list',): (1, '', 'ERROR: need root')})
+def test_when_xl_cannot_list_the_files_still_answer(config_dir, fake_xl):
+    xl = fake_xl({('list',): (1, '', 'ERROR: need root')})
     info = gather(config_dir, '*.cfg', xl, XL)
     assert info['guests'][3]['running'] is None
     assert info['notes'][-1] == '/usr/sbin/xl list failed (rc 1): ERROR: need root'

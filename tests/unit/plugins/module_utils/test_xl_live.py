@@ -49,17 +49,6 @@ def live(*rows):
     return parse_network_list(network_list(*rows))
 
 
-class FakeXl:
-    """Stands in for AnsibleModule.run_command: records every argv, answers from a table."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.calls = []
-
-    def __call__(self, argv):
-        self.calls.append(argv)
-        return self.answers[tuple(argv[1:])]
-
 
 # ---------------------------------------------------------------- commands
 
@@ -127,30 +116,30 @@ def test_xl_list_output_names_running_domains():
 
 # ---------------------------------------------------------------- reading
 
-def test_without_xl_nothing_is_run():
-    view = read_live(FakeXl({}), None, 'web')
+def test_without_xl_nothing_is_run(fake_xl):
+    view = read_live(fake_xl({}), None, 'web')
     assert not view.running
     assert view.note == 'xl is not installed on this host'
 
 
-def test_a_guest_that_is_not_running_is_asked_about_once():
-    xl = FakeXl({('list', 'web'): (1, '', "xl: web is an invalid domain identifier (rc=-6)\n")})
+def test_a_guest_that_is_not_running_is_asked_about_once(fake_xl):
+    xl = fake_xl({('list', 'web'): (1, '', "xl: web is an invalid domain identifier (rc=-6)\n")})
     view = read_live(xl, XL, 'web')
     assert xl.calls == [[XL, 'list', 'web']]
     assert not view.running
     assert view.note == "guest 'web' is not running (/usr/sbin/xl list web: rc 1: xl: web is an invalid domain identifier (rc=-6))"
 
 
-def test_a_running_guest_is_listed():
-    xl = FakeXl({('list', 'web'): (0, 'Name ...\nweb 7 1024 2 -b---- 3.0\n', ''),
+def test_a_running_guest_is_listed(fake_xl):
+    xl = fake_xl({('list', 'web'): (0, 'Name ...\nweb 7 1024 2 -b---- 3.0\n', ''),
                  ('network-list', 'web'): (0, network_list((0, '02:00:0a:00:00:05', 4)), '')})
     view = read_live(xl, XL, 'web')
     assert xl.calls == [[XL, 'list', 'web'], [XL, 'network-list', 'web']]
     assert view.running and view.vifs[0].mac == '02:00:0a:00:00:05'
 
 
-def test_a_failing_network_list_is_an_error():
-    xl = FakeXl({('list', 'web'): (0, '', ''), ('network-list', 'web'): (1, '', 'permission denied')})
+def test_a_failing_network_list_is_an_error(fake_xl):
+    xl = fake_xl({('list', 'web'): (0, '', ''), ('network-list', 'web'): (1, '', 'permission denied')})
     with pytest.raises(XlOutputError, match='/usr/sbin/xl network-list web failed .rc 1.: permission denied'):
         read_live(xl, XL, 'web')
 
@@ -180,22 +169,18 @@ def test_a_vif_in_the_file_but_not_in_the_guest_is_attached_even_when_the_file_i
         [XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:05', 'bridge=xenbr0', 'ip=10.0.0.5', 'vifname=web-0', 'devid=0']]
 
 
-def test_a_running_vif_with_another_mac_is_replugged():
-    plan = plan_vif_change(WEB, devid=0, desired={'bridge': 'xenbr0'})
-    steps = plan_live(XL, 'web', live((0, '00:16:3e:11:22:33', 4)), plan, 'present')
+@pytest.mark.parametrize('bridge, running_mac, reason', [
+    ('xenbr0', '00:16:3e:11:22:33', '(its MAC is 00:16:3e:11:22:33, the config says 02:00:0a:00:00:05)'),
+    # xl cannot change a running vif in place
+    ('xenbr2', '02:00:0a:00:00:05', '(its config entry changed)'),
+])
+def test_a_running_vif_that_differs_from_its_entry_is_replugged(bridge, running_mac, reason):
+    plan = plan_vif_change(WEB, devid=0, desired={'bridge': bridge})
+    steps = plan_live(XL, 'web', live((0, running_mac, 4)), plan, 'present')
     assert argvs(steps) == [
         [XL, 'network-detach', 'web', '0'],
-        [XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:05', 'bridge=xenbr0', 'ip=10.0.0.5', 'vifname=web-0', 'devid=0']]
-    assert 'its MAC is 00:16:3e:11:22:33, the config says 02:00:0a:00:00:05' in steps[0].description
-
-
-def test_a_changed_entry_is_replugged_since_xl_cannot_change_a_running_vif():
-    plan = plan_vif_change(WEB, devid=0, desired={'bridge': 'xenbr2'})
-    steps = plan_live(XL, 'web', live((0, '02:00:0a:00:00:05', 4)), plan, 'present')
-    assert argvs(steps) == [
-        [XL, 'network-detach', 'web', '0'],
-        [XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:05', 'bridge=xenbr2', 'ip=10.0.0.5', 'vifname=web-0', 'devid=0']]
-    assert steps[0].description.endswith('(its config entry changed)')
+        [XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:05', 'bridge=%s' % bridge, 'ip=10.0.0.5', 'vifname=web-0', 'devid=0']]
+    assert steps[0].description == 'detach vif 0 from running guest web %s' % reason
 
 
 def test_a_vif_without_mac_in_the_config_is_judged_by_its_devid():
