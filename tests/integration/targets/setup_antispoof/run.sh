@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Shared by the xen_antispoof targets: run.sh BACKEND [ansible-playbook args]
+# builds a lab, proves the packet matrix detects missing protection
+# (baseline), applies the policy through ansible-playbook, runs the matrix
+# with the protection on, then the rest: counters, incremental changes, a
+# failing transaction, bad input and removal.
+set -euo pipefail
+backend="$1"
+shift
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+source "$here/../setup_xenlab/lab.sh"
+
+lab_up "$here/lab.json"
+lab_playbook "$LAB_DIR" "$here/prepare.yml" "$@"
+"$LAB_PYTHON" "$here/antispoof_matrix.py" --workdir "$LAB_DIR" baseline
+lab_playbook "$LAB_DIR" "$here/apply.yml" -e "antispoof_backend=$backend" "$@"
+"$LAB_PYTHON" "$here/antispoof_matrix.py" --workdir "$LAB_DIR" protected
+lab_playbook "$LAB_DIR" "$here/after.yml" -e "antispoof_backend=$backend" "$@"
