@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
 import signal
 import time
 
@@ -26,7 +27,14 @@ POLL_INTERVAL = 0.05
 
 
 class ServiceError(Exception):
-    """dnsmasq or systemctl refused; the message carries their own words."""
+    """dnsmasq or systemctl refused; the message carries their own words.
+
+    line is the configuration line dnsmasq --test complained about, when it named one.
+    """
+
+    def __init__(self, message, line=None):
+        super(ServiceError, self).__init__(message)
+        self.line = line
 
 
 def detect_manager(requested, runtime_dir=SYSTEMD_RUNTIME_DIR):
@@ -41,7 +49,10 @@ def check_config(run_command, dnsmasq, text, path):
     rc, out, err = run_command([dnsmasq, '--test', '-C', '/dev/stdin'], data=text, binary_data=True)
     if rc != 0:
         message = (err or out or '').strip().replace('/dev/stdin', path)
-        raise ServiceError('dnsmasq --test refused the configuration for %s: %s' % (path, message))
+        number = re.search(r'at line (\d+) of ', message)
+        lines = text.splitlines()
+        line = lines[int(number.group(1)) - 1] if number and 0 < int(number.group(1)) <= len(lines) else None
+        raise ServiceError('dnsmasq --test refused the configuration for %s: %s' % (path, message), line)
 
 
 def process_state(pid):

@@ -25,6 +25,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.xenfleet.network.plugins.module_utils._atomic_file import remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils._dnsmasq_config import render_config
+from ansible_collections.xenfleet.network.plugins.module_utils._dnsmasq_service import ServiceError
 from ansible_collections.xenfleet.network.plugins.module_utils._forwarding import dump_ledger, plan_forwarding
 from ansible_collections.xenfleet.network.plugins.module_utils._nat_nft import (
     FAMILY, fingerprint, normalize_listing, render_body, render_table, table_current, table_name)
@@ -187,7 +188,10 @@ class NatPlanner:
         files = [(paths.config, to_bytes(config), None)] + [(path, to_bytes(text), service.reload_units) for path, text in service.files()]
         changed = [entry for entry in files if self.view.files.get(entry[0]) != entry[1]]
         if changed:
-            self.actors.check_config(config, paths.config)
+            try:
+                self.actors.check_config(config, paths.config)
+            except ServiceError as error:
+                raise blame_extra_option(error, spec.dhcp.extra_options)
             self._stop_dnsmasq()
             for path, data, after_write in changed:
                 self._write_file(path, data, after_write)
@@ -272,6 +276,14 @@ class NatPlanner:
         found.append(dict(before_header='xen_nat %s' % self.spec.name, after_header='xen_nat %s' % self.spec.name,
                           before=before_state, after=after_state))
         return found
+
+
+def blame_extra_option(error, extra_options):
+    """The refusal, naming dhcp.extra_options[i] when the line dnsmasq refused is one of them."""
+    if error.line is None or error.line not in extra_options:
+        return error
+    index = extra_options.index(error.line)
+    return ServiceError("dhcp.extra_options[%d] '%s' was refused: %s" % (index, error.line, error), error.line)
 
 
 def only_known_files(directory, known):

@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.xenfleet.network.plugins.module_utils import _dnsmasq_service as service_module
 from ansible_collections.xenfleet.network.plugins.module_utils._dnsmasq_service import (
-    PidFileService, ServiceError, SystemdService, check_config, detect_manager, make_service, runs_config)
+    PidFileService, ServiceError, SystemdService, check_config, detect_manager, make_service, runs_config, wait_until)
 
 
 class Recorder:
@@ -33,6 +33,8 @@ def stand_in(tmp_path):
     """A long-running process whose command line carries `-C <config>`, as our dnsmasq's does."""
     config = str(tmp_path / 'guests.dnsmasq.conf')
     process = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', '-C', config])
+    # Popen may return while execve is still setting up the new command line.
+    assert wait_until(lambda: runs_config(process.pid, config), 5)
     yield process, config
     if process.poll() is None:
         process.kill()
@@ -55,9 +57,10 @@ def test_check_config_feeds_the_text_to_dnsmasq_test():
 def test_check_config_failure_names_the_real_file():
     run = Recorder((1, '', 'dnsmasq: bad option at line 3 of /dev/stdin'))
     with pytest.raises(ServiceError) as raised:
-        check_config(run, 'dnsmasq', 'bogus\n', '/etc/xenfleet/nat/guests.dnsmasq.conf')
+        check_config(run, 'dnsmasq', '# comment\nport=0\nbogus\n', '/etc/xenfleet/nat/guests.dnsmasq.conf')
     assert str(raised.value) == ('dnsmasq --test refused the configuration for /etc/xenfleet/nat/guests.dnsmasq.conf: '
                                  'dnsmasq: bad option at line 3 of /etc/xenfleet/nat/guests.dnsmasq.conf')
+    assert raised.value.line == 'bogus'
 
 
 def test_a_pid_file_names_our_dnsmasq_only_when_its_command_line_has_our_config(tmp_path, stand_in):

@@ -115,7 +115,7 @@ class Host:
     def check_config(self, text, path):
         self.checked.append(path)
         if 'bad-option' in text:
-            raise ServiceError('dnsmasq --test refused the configuration for %s: bad option' % path)
+            raise ServiceError('dnsmasq --test refused the configuration for %s: bad option' % path, 'bad-option')
 
     def write_flag(self, ifname, value):
         self.flags[ifname] = value
@@ -204,8 +204,9 @@ def test_a_table_edited_by_hand_is_replaced(host):
 
 def test_a_refused_configuration_stops_the_plan_before_any_step(host):
     host.converge()
-    with pytest.raises(ServiceError):
-        host.planner(dhcp=dict(extra_options=['bad-option']))
+    with pytest.raises(ServiceError) as raised:
+        host.planner(dhcp=dict(extra_options=['log-dhcp', 'bad-option']))
+    assert str(raised.value).startswith("dhcp.extra_options[1] 'bad-option' was refused: dnsmasq --test refused the configuration")
     assert host.service.events == ['start']
 
 

@@ -2,6 +2,8 @@
 # dhclient's -sf script for lab guests: puts the leased address and default
 # route on the guest's interface and touches nothing else (no resolv.conf,
 # no hooks). The lease itself, DNS servers included, is in dhclient's -lf file.
+# dhclient passes reason, interface and new_* in the environment.
+# shellcheck disable=SC2154
 case "$reason" in
     BOUND | RENEW | REBIND | REBOOT)
         ip -4 addr flush dev "$interface"
