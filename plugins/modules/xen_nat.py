@@ -308,7 +308,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 plan:
-  description: The named steps that were (or, in check mode, would be) carried out, in order. Empty when nothing changed.
+  description:
+    - What the task did to the network, one named step each, in order (in check mode, what it would do).
+    - Empty when the network was already as asked.
   returned: always
   type: list
   elements: str
@@ -379,11 +381,11 @@ dnsmasq:
            "leases": "/var/lib/xenfleet/nat/guests/dnsmasq.leases", "pid_file": "/var/lib/xenfleet/nat/guests/dnsmasq.pid",
            "record": "/var/lib/xenfleet/nat/guests/instance.json"}
 apply_seconds:
-  description: Wall time of applying the plan.
+  description: How long the changes took, dnsmasq restart included.
   returned: when something changed, outside check mode
   type: float
 failed_step:
-  description: The step that failed; the steps before it were rolled back.
+  description: The name of the step that failed. The steps done before it were undone, newest first.
   returned: on failure during apply
   type: str
 problems:

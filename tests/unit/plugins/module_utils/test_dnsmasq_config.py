@@ -5,17 +5,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
-
 from ansible_collections.xenfleet.network.plugins.module_utils._dnsmasq_config import render_config
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import NatSpec
-
-GATEWAY = ipaddress.IPv4Address('10.0.1.1')
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import GATEWAY, nat_spec
 
 
 def config_lines(**dhcp):
-    nat = NatSpec(dict(name='guests', bridge='xenbr1', subnet='10.0.1.0/24', uplink='eth0', dhcp=dhcp))
-    return render_config(nat, GATEWAY, '/state/guests/dnsmasq.leases', '/state/guests/dnsmasq.pid').splitlines()
+    return render_config(nat_spec(dhcp=dhcp), GATEWAY, '/state/guests/dnsmasq.leases', '/state/guests/dnsmasq.pid').splitlines()
 
 
 def test_bound_only_to_its_bridge_with_its_own_files():

@@ -8,16 +8,8 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.xenfleet.network.plugins.module_utils._nat_host_checks import host_problems
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import NatSpec
 from ansible_collections.xenfleet.network.plugins.module_utils._nat_view import NatView
-
-
-def spec(**params):
-    params.setdefault('name', 'guests')
-    params.setdefault('bridge', 'xenbr1')
-    params.setdefault('subnet', '10.0.1.0/24')
-    params.setdefault('uplink', 'eth0')
-    return NatSpec(params)
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_spec as spec
 
 
 def view(bridge=('10.0.1.1/24',), uplink=('192.0.2.10/24',), others=()):

@@ -5,21 +5,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
-
 from ansible_collections.xenfleet.network.plugins.module_utils._nat_nft import (
     fingerprint, normalize_listing, render_table, table_current, table_name)
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import NatSpec
-
-GATEWAY = ipaddress.IPv4Address('10.0.1.1')
-
-
-def spec(**params):
-    params.setdefault('name', 'guests')
-    params.setdefault('bridge', 'xenbr1')
-    params.setdefault('subnet', '10.0.1.0/24')
-    params.setdefault('uplink', 'eth0')
-    return NatSpec(params)
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import GATEWAY
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_spec as spec
 
 
 def rules(text):

@@ -19,6 +19,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils._nat_state import
 from ansible_collections.xenfleet.network.plugins.module_utils._nat_view import read_view
 from ansible_collections.xenfleet.network.plugins.module_utils._netlink import AF_INET, Address, Link
 from ansible_collections.xenfleet.network.plugins.module_utils._plan import PlanFailed
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_spec
 
 
 class FakeNet:
@@ -121,15 +122,11 @@ class Host:
         self.flags[ifname] = value
 
     def spec(self, **params):
-        params.setdefault('name', 'guests')
-        params.setdefault('state', 'present')
-        if params['state'] == 'present':
-            params.setdefault('bridge', 'xenbr1')
-            params.setdefault('subnet', '10.0.1.0/24')
-            params.setdefault('uplink', 'eth0')
-            params.setdefault('dhcp', dict(hosts=[dict(ip='10.0.1.10', hostname='web')], dns_servers=['198.51.100.2']))
         params.update(state_dir=str(self.tmp_path / 'state'), config_dir=str(self.tmp_path / 'etc'))
-        return NatSpec(params)
+        if params.get('state') == 'absent':
+            return NatSpec(dict(params, name='guests'))
+        params.setdefault('dhcp', dict(hosts=[dict(ip='10.0.1.10', hostname='web')], dns_servers=['198.51.100.2']))
+        return nat_spec(**params)
 
     def planner(self, **params):
         nat = self.spec(**params)

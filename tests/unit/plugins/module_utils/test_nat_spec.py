@@ -9,21 +9,9 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import InvalidSpec, NatSpec
-
-
-def spec(**params):
-    params.setdefault('name', 'guests')
-    params.setdefault('bridge', 'xenbr1')
-    params.setdefault('subnet', '10.0.1.0/24')
-    params.setdefault('uplink', 'eth0')
-    return NatSpec(params)
-
-
-def problems_of(**params):
-    with pytest.raises(InvalidSpec) as raised:
-        spec(**params)
-    return raised.value.problems
+from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import NatSpec
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_problems as problems_of
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_spec as spec
 
 
 def test_masquerade_is_the_default():
