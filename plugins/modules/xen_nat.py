@@ -234,6 +234,8 @@ notes:
     another table.
   - Without systemd, nothing starts dnsmasq at boot; run the play again (or from an init script) after a reboot.
     A rerun starts it when it is not running and leaves it alone when it is.
+  - Where AppArmor confines dnsmasq (Ubuntu's C(usr.sbin.dnsmasq) profile), let it read O(config_dir) and write
+    O(state_dir), for example in C(/etc/apparmor.d/local/usr.sbin.dnsmasq).
 seealso:
   - module: xenfleet.network.xen_bridge
   - name: vif-nat
