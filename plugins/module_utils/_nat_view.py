@@ -66,7 +66,8 @@ def read_view(spec, paths, net, nft, service, read_value=read_forwarding):
         view.uplink_addresses = ipv4_interfaces(net, view.uplink)
     view.others = other_records(spec.state_dir, spec.name)
     view.ledger = load_ledger(view.files[paths.ledger])
-    for ifname in set([view.bridge_name, view.uplink_name] + list(view.ledger)):
+    claimed = [ifname for ifname, entry in view.ledger.items() if spec.name in entry['instances']]
+    for ifname in set([view.bridge_name, view.uplink_name] + claimed):
         if ifname:
             view.forwarding[ifname] = read_value(ifname)
     view.nft_listing = normalize_listing(nft.table_json(FAMILY, table_name(spec.name)))

@@ -279,3 +279,12 @@ def test_diff_shows_table_config_and_state(host):
     assert config['before'] == '' and 'dhcp-host=02:00:0a:00:01:0a,10.0.1.10,web,3600' in config['after']
     assert state['before'] == dict(forwarding={'eth0': '0', 'xenbr1': '0'}, gateway_added=None, dnsmasq_running=False)
     assert state['after'] == dict(forwarding={'eth0': '1', 'xenbr1': '1'}, gateway_added=None, dnsmasq_running=True)
+
+
+def test_only_this_instance_interfaces_are_read_and_reported(host, tmp_path):
+    (tmp_path / 'state').mkdir()
+    (tmp_path / 'state' / 'forwarding.json').write_text('{"interfaces": {"xenbr7": {"original": "0", "instances": ["other"]}}}')
+    host.flags['xenbr7'] = '1'
+    planner = host.converge()
+    assert planner.after(None)['forwarding'] == {'eth0': '1', 'xenbr1': '1'}
+    assert 'xenbr7' in (tmp_path / 'state' / 'forwarding.json').read_text()
