@@ -38,7 +38,6 @@ def config_dir(tmp_path):
     return str(tmp_path)
 
 
-
 XL_LIST = ('Name                                        ID   Mem VCPUs\tState\tTime(s)\n'
            'Domain-0                                     0  2048     4     r-----     811.6\n'
            'web                                          7  1024     2     -b----      33.1\n'

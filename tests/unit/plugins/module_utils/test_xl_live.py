@@ -49,7 +49,6 @@ def live(*rows):
     return parse_network_list(network_list(*rows))
 
 
-
 # ---------------------------------------------------------------- commands
 
 def test_attach_passes_each_key_as_its_own_argument_with_the_devid():
