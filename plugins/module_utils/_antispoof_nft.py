@@ -35,6 +35,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils._nft import delet
 
 TABLE = 'xenfleet_antispoof'
 FAMILIES = ('bridge', 'inet')
+HOOK = 'prerouting'  # before the bridge learns the source MAC, and before frames reach dom0's stack
 PRIORITY = -350
 UNLISTED_COUNTER = 'unlisted'
 LAYOUT_VERSION = '1'
@@ -120,7 +121,7 @@ def _chains(family):
 
 def layout_digest(family):
     """A fingerprint of everything but the elements; stored as the first rule's comment."""
-    text = repr((LAYOUT_VERSION, family, PRIORITY, _chains(family), [d for d in SETS if family in d.families]))
+    text = repr((LAYOUT_VERSION, family, HOOK, PRIORITY, _chains(family), [d for d in SETS if family in d.families]))
     return hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]
 
 
@@ -244,7 +245,7 @@ def table_body(family, policy, counters=None):
     for name, hooked, rules in _chains(family):
         lines = ['\tchain %s {' % name]
         if hooked:
-            lines.append('\t\ttype filter hook prerouting priority %d; policy accept;' % PRIORITY)
+            lines.append('\t\ttype filter hook %s priority %d; policy accept;' % (HOOK, PRIORITY))
             # The first rule carries the layout fingerprint that the next run compares.
             rules = ('%s comment "%s"' % (rules[0], layout_comment(family)),) + tuple(rules[1:])
         lines.extend('\t\t' + rule for rule in rules)

@@ -42,7 +42,7 @@ class NftBackend:
     def _in_layout(self, family):
         table = self.tables.get(family)
         return table is not None and table.layout() == render.expected_layout(family) \
-            and table.hooks.get('prerouting') == ('prerouting', render.PRIORITY)
+            and table.hooks.get('prerouting') == (render.HOOK, render.PRIORITY)
 
     def current_policy(self):
         return state.policy_of(self.tables)
