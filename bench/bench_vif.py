@@ -14,10 +14,8 @@ repeated run that changes nothing is measured too.
 Needs no root and no Xen: .venv/bin/python bench/bench_vif.py [--runs N]
 """
 
-import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'lab'))
 
+from benchlib import median_ms, parse_arguments  # noqa: E402 pylint: disable=wrong-import-position
 from xenlab import link_collection  # noqa: E402 pylint: disable=wrong-import-position
 
 GUEST = 'bench-web'
@@ -150,14 +149,8 @@ def playbook_timings(collections, config_dir, path, directory, runs):
     return walls
 
 
-def median_ms(values):
-    return round(statistics.median(values) * 1000, 1)
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--runs', type=int, default=9)
-    args = parser.parse_args()
+    args = parse_arguments(__doc__)
     with tempfile.TemporaryDirectory(prefix='xenfleet-bench-vif-') as directory:
         collections = link_collection(directory)
         config_dir = os.path.join(directory, 'xen')
