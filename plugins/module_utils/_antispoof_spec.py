@@ -190,12 +190,13 @@ class AntispoofSpec:
     def _conflicts(self):
         """Two vifs may not share a name, a MAC or an address: that would let one guest be the other."""
         found = []
-        owners = {}
+        owners = {}  # (kind, value) -> index of the first vif holding it
         for index, vif in enumerate(self.vifs):
             for kind, value in [('name', vif.name)] + [('mac', mac) for mac in vif.macs]:
-                if (kind, value) in owners and owners[(kind, value)] != vif.name:
-                    found.append("vifs[%d].%s '%s' is already %s of vif %s" % (index, kind, value, 'the name' if kind == 'name' else 'a MAC', owners[(kind, value)]))
-                owners.setdefault((kind, value), vif.name)
+                owner = owners.setdefault((kind, value), index)
+                if owner != index:
+                    found.append("vifs[%d].%s '%s' is already %s of vif %s" % (
+                        index, kind, value, 'the name' if kind == 'name' else 'a MAC', self.vifs[owner].name))
             if vif.name in (self.trusted_ports or []):
                 found.append("vifs[%d].name '%s' is also in trusted_ports; a port is either trusted or filtered" % (index, vif.name))
         return found + self._overlaps()

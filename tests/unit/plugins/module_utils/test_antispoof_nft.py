@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.xenfleet.network.plugins.module_utils import _antispoof_nft as render
+from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_spec import AntispoofSpec
+
+from antispoof_testing import spec, vif
+
+EXTRA = vif('vif9.0', mac=['02:00:c0:00:02:99'], ipv4=['192.0.2.99'], ipv6=[])
+
+
+def vifs_in(policy, family='bridge'):
+    return render.vifs_of(policy)[family]
+
+
+def test_bridged_vifs_go_to_the_bridge_table_and_routed_ones_to_inet():
+    policy = render.desired_policy(spec(), {})
+    assert vifs_in(policy) == ['vif1.0', 'vif2.0']
+    assert vifs_in(policy, 'inet') == ['vif3.0']
+    assert ('vif2.0', '192.0.2.48/28') in policy[('bridge', 'net4')]
+    assert ('vif2.0', '192.0.2.22') in policy[('bridge', 'addr4')]
+    assert ('vif3.0', '02:00:0a:00:03:05') in policy[('inet', 'macs')]
+
+
+def test_a_guest_is_elements_not_rules():
+    one = render.table_body('bridge', render.desired_policy(spec([vif()]), {}))
+    many = render.table_body('bridge', render.desired_policy(spec([vif('vif%d.0' % n, mac=['02:00:00:00:%02x:01' % n], ipv4=['10.0.%d.1' % n], ipv6=[])
+                                                                   for n in range(50)]), {}))
+    rules = [line for line in one.splitlines() if line.startswith('\t\t') and not line.startswith('\t\t\t')]
+    assert [line for line in many.splitlines() if line.startswith('\t\t') and not line.startswith('\t\t\t')] == rules
+    assert not any('vif1.0' in rule for rule in rules)
+
+
+def test_without_purge_other_vifs_keep_their_policy_and_with_purge_they_lose_it():
+    current = render.desired_policy(spec(), {})
+    kept = render.desired_policy(spec([EXTRA], trusted_ports=None), current)
+    assert vifs_in(kept) == ['vif1.0', 'vif2.0', 'vif9.0']
+    assert kept[('bridge', 'trusted')] == {('eth0',)}
+    purged = render.desired_policy(spec([EXTRA], purge=True), current)
+    assert vifs_in(purged) == ['vif9.0']
+    assert vifs_in(purged, 'inet') == []
+
+
+def test_a_listed_vif_replaces_its_old_policy_even_across_tables():
+    current = render.desired_policy(spec(), {})
+    moved = render.desired_policy(spec([vif('vif3.0', mac=['02:00:0a:00:03:05'], ipv4=['10.0.3.5'], ipv6=[])]), current)
+    assert 'vif3.0' in vifs_in(moved)
+    assert vifs_in(moved, 'inet') == []
+    assert not render.family_needed(moved, 'inet')
+
+
+def test_unlisted_vifs_accept_empties_the_unlisted_set():
+    assert render.desired_policy(spec(unlisted_vifs='accept'), {})[('bridge', 'unlisted')] == set()
+    assert render.desired_policy(spec(), {})[('bridge', 'unlisted')] == {('vif*',), ('tap*',)}
+
+
+def test_element_script_adds_and_deletes_only_the_difference():
+    before = render.desired_policy(spec(), {})
+    after = render.desired_policy(spec([EXTRA]), before)
+    script = render.element_script('bridge', before, after)
+    assert 'delete' not in script
+    assert 'add element bridge xenfleet_antispoof guests { "vif9.0" }' in script
+    assert 'add element bridge xenfleet_antispoof addr4 { "vif9.0" . 192.0.2.99 }' in script
+    assert 'vif1.0' not in script
+    undo = render.element_script('bridge', after, before)
+    assert undo.count('delete element') == script.count('add element')
+    assert render.element_script('bridge', after, after) == ''
+
+
+def test_element_script_batches_large_changes():
+    before = render.empty_policy('bridge')
+    after = dict(before)
+    after[('bridge', 'guests')] = set(('vif%d.0' % n,) for n in range(1100))
+    assert render.element_script('bridge', before, after, chunk=500).count('add element') == 3
+
+
+def test_raw_neighbour_discovery_values_render_as_integers():
+    nd_addr6, nd_mac = render.SETS_BY_NAME['nd_addr6'], render.SETS_BY_NAME['nd_mac']
+    assert render.render_element(nd_addr6, ('vif1.0', '2001:db8:1::21')) == '"vif1.0" . 0x20010db8000100000000000000000021'
+    assert render.render_element(nd_addr6, ('vif1.0', '2001:db8:5::/64')) == (
+        '"vif1.0" . 0x20010db8000500000000000000000000-0x20010db800050000ffffffffffffffff')
+    assert render.render_element(nd_mac, ('vif1.0', '02:00:c0:00:02:15')) == '"vif1.0" . 0x0200c0000215'
+
+
+def test_counters_are_carried_into_a_replaced_table_but_never_into_the_boot_file():
+    policy = render.desired_policy(spec(), {})
+    counters = {('bridge', 'accepted', ('vif1.0',)): (10, 840), ('bridge', 'unlisted'): (3, 180)}
+    body = render.table_body('bridge', policy, counters)
+    assert '"vif1.0" counter packets 10 bytes 840' in body
+    assert 'packets 3 bytes 180' in body
+    assert 'packets' not in render.persist_text(policy)
+
+
+def test_full_script_replaces_needed_tables_and_deletes_unneeded_existing_ones():
+    policy = render.desired_policy(spec([vif()]), {})
+    script = render.full_script(policy, delete=['bridge', 'inet'])
+    assert script.startswith('table bridge xenfleet_antispoof\ndelete table bridge xenfleet_antispoof\ntable bridge xenfleet_antispoof {')
+    assert script.endswith('table inet xenfleet_antispoof\ndelete table inet xenfleet_antispoof\n')
+    assert 'inet' not in render.full_script(policy)
+
+
+def test_the_bridge_table_hooks_prerouting_before_learning_and_carries_its_layout():
+    body = render.table_body('bridge', render.desired_policy(spec(), {}))
+    assert 'type filter hook prerouting priority -350; policy accept;' in body
+    assert 'comment "%s"' % render.layout_comment('bridge') in body
+    assert render.layout_digest('bridge') != render.layout_digest('inet')
+    assert render.expected_layout('bridge')['chains'] == {'prerouting': 3, 'guest': 4, 'guest_ip4': 5, 'guest_ip6': 9, 'guest_arp': 7, 'refuse': 2}
+
+
+def test_empty_spec_still_keeps_unlisted_vifs_out():
+    policy = render.desired_policy(AntispoofSpec({'vifs': [], 'trusted_ports': ['eth0']}), {})
+    assert render.family_needed(policy, 'bridge') and not render.family_needed(policy, 'inet')
+    assert 'iifname @unlisted counter name "unlisted" drop' in render.persist_text(policy)
