@@ -99,7 +99,6 @@ LogLevel INFO
 """
 
 
-
 def link_collection(directory):
     """Make this checkout importable by Ansible as xenfleet.network; returns the ANSIBLE_COLLECTIONS_PATH to use.
 
