@@ -71,8 +71,8 @@ class NftBackend:
         if structural:
             script = render.full_script(desired, state.counters_of(self.tables), delete=existing)
             undo = self._restorer(existing)
-            summary = 'replace nftables tables %s (%s)' % (', '.join('%s %s' % (f, render.TABLE) for f in structural),
-                                                        _vif_summary(desired))
+            tables = ', '.join('%s %s' % (family, render.TABLE) for family in structural)
+            summary = 'replace nftables tables %s (%s)' % (tables, _vif_summary(desired))
         else:
             script = ''.join(render.element_script(family, before, desired) for family in existing)
             undo = self._applier(''.join(render.element_script(family, desired, before) for family in existing))

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: xenfleet.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -288,7 +287,7 @@ class Matrix:
         connector.settimeout(3)
         try:
             connector.connect((address, port))
-            peer, _ = listener.accept()
+            peer, _address = listener.accept()
             connector.sendall(b'hello over the bridge')
             data = peer.recv(100)
             peer.sendall(data.upper())
@@ -399,7 +398,7 @@ class Matrix:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--workdir', required=True)
     parser.add_argument('--bridge', default='xenbr0')
     parser.add_argument('mode', choices=['baseline', 'protected'])
