@@ -138,23 +138,28 @@ def expected_layout(family):
 
 # ---------------------------------------------------------------- elements
 
-def _render_value(kind, value):
-    if kind == 'ifname':
-        return '"%s"' % value
-    if kind == 'ether_type':
-        return '0x%04x' % value
-    if kind == 'nd_lladdr':
-        return '0x' + value.replace(':', '')
-    if kind == 'nd_target':
-        network = ipaddress.ip_network(value)
-        if network.num_addresses == 1:
-            return '0x%032x' % int(network.network_address)
-        return '0x%032x-0x%032x' % (int(network.network_address), int(network.broadcast_address))
-    return str(value)
+def _nd_target(value):
+    if '/' not in value:
+        return '0x%032x' % int(ipaddress.IPv6Address(value))
+    network = ipaddress.IPv6Network(value)
+    first = int(network.network_address)
+    return '0x%032x-0x%032x' % (first, first | ((1 << (128 - network.prefixlen)) - 1))
+
+
+# How each set's elements are written; thousands of vifs mean tens of thousands of elements.
+FORMATTERS = {
+    'ifname': lambda element: '"%s"' % element,
+    'ether_addr': lambda element: '"%s" . %s' % element,
+    'ipv4_addr': lambda element: '"%s" . %s' % element,
+    'ipv6_addr': lambda element: '"%s" . %s' % element,
+    'ether_type': lambda element: '"%s" . 0x%04x' % element,
+    'nd_lladdr': lambda element: '"%s" . 0x%s' % (element[0], element[1].replace(':', '')),
+    'nd_target': lambda element: '"%s" . %s' % (element[0], _nd_target(element[1])),
+}
 
 
 def render_element(definition, element, counter=None):
-    text = ' . '.join(_render_value(kind, value) for kind, value in zip(definition.key, element))
+    text = FORMATTERS[definition.key[-1]](element)
     if counter is not None:
         text += ' counter packets %d bytes %d' % counter
     return text
@@ -214,7 +219,7 @@ def vifs_of(policy):
 
 # ---------------------------------------------------------------- scripts
 
-def _set_declaration(family, definition, elements, counters):
+def _set_declaration(family, definition, elements, counters, rendered):
     if definition.key[-1] in ('nd_target', 'nd_lladdr'):
         key = 'typeof ' + ' . '.join(TYPEOF[kind] for kind in definition.key)
     else:
@@ -225,14 +230,27 @@ def _set_declaration(family, definition, elements, counters):
     if definition.counter:
         lines.append('\t\tcounter')
     if elements:
-        rendered = [render_element(definition, element, counters.get((family, definition.name, element)) if definition.counter else None)
-                    for element in sorted(elements)]
-        lines.append('\t\telements = {\n\t\t\t%s\n\t\t}' % ',\n\t\t\t'.join(rendered))
+        if definition.counter and counters:
+            texts = [render_element(definition, element, counters.get((family, definition.name, element))) for element in sorted(elements)]
+        else:
+            texts = _rendered(rendered, family, definition, elements)
+        lines.append('\t\telements = {\n\t\t\t%s\n\t\t}' % ',\n\t\t\t'.join(texts))
     lines.append('\t}')
     return '\n'.join(lines) + '\n'
 
 
-def table_body(family, policy, counters=None):
+def _rendered(cache, family, definition, elements):
+    """The elements as text, sorted; cache (a dict, or None) keeps them for the next script of the same run."""
+    key = (family, definition.name)
+    if cache is None or key not in cache:
+        texts = [render_element(definition, element) for element in sorted(elements)]
+        if cache is None:
+            return texts
+        cache[key] = texts
+    return cache[key]
+
+
+def table_body(family, policy, counters=None, rendered=None):
     """The inside of one table, elements included; counters (from the kernel) are carried over when given."""
     counters = counters or {}
     unlisted = counters.get((family, UNLISTED_COUNTER))
@@ -241,7 +259,7 @@ def table_body(family, policy, counters=None):
         parts.append('\tcounter %s {\n%s\t}\n' % (UNLISTED_COUNTER, '\t\tpackets %d bytes %d\n' % unlisted if unlisted else ''))
     for definition in SETS:
         if family in definition.families:
-            parts.append(_set_declaration(family, definition, policy.get((family, definition.name), ()), counters))
+            parts.append(_set_declaration(family, definition, policy.get((family, definition.name), ()), counters, rendered))
     for name, hooked, rules in _chains(family):
         lines = ['\tchain %s {' % name]
         if hooked:
@@ -254,21 +272,21 @@ def table_body(family, policy, counters=None):
     return ''.join(parts)
 
 
-def full_script(policy, counters=None, delete=()):
+def full_script(policy, counters=None, delete=(), rendered=None):
     """One script replacing the tables the policy needs and deleting those in delete it does not need."""
     parts = []
     for family in FAMILIES:
         if family_needed(policy, family):
-            parts.append(replace_table_script(family, TABLE, table_body(family, policy, counters)))
+            parts.append(replace_table_script(family, TABLE, table_body(family, policy, counters, rendered)))
         elif family in delete:
             parts.append(delete_table_script(family, TABLE))
     return ''.join(parts)
 
 
-def persist_text(policy):
+def persist_text(policy, rendered=None):
     header = ('#!/usr/sbin/nft -f\n# Written by xenfleet.network xen_antispoof; loaded at boot with nft -f.\n'
               '# Replaces only the tables named here, in one transaction.\n')
-    return header + full_script(policy)
+    return header + full_script(policy, rendered=rendered)
 
 
 def element_script(family, before, after, chunk=512):

@@ -68,8 +68,9 @@ class NftBackend:
         structural = [family for family in render.FAMILIES
                       if render.family_needed(desired, family) != (family in existing)
                       or (family in existing and not self._in_layout(family))]
+        rendered = {}
         if structural:
-            script = render.full_script(desired, state.counters_of(self.tables), delete=existing)
+            script = render.full_script(desired, state.counters_of(self.tables), delete=existing, rendered=rendered)
             undo = self._restorer(existing)
             tables = ', '.join('%s %s' % (family, render.TABLE) for family in structural)
             summary = 'replace nftables tables %s (%s)' % (tables, _vif_summary(desired))
@@ -77,7 +78,7 @@ class NftBackend:
             script = ''.join(render.element_script(family, before, desired) for family in existing)
             undo = self._applier(''.join(render.element_script(family, desired, before) for family in existing))
             summary = 'update nftables sets (%s)' % _element_summary(before, desired)
-        after_text = render.persist_text(desired)
+        after_text = render.persist_text(desired, rendered)
         return self._change(summary if script else None, script, undo, after_text, {self.persist_path: after_text})
 
     def plan_absent(self, remove_files=True):

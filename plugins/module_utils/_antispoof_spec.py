@@ -35,12 +35,19 @@ DEFAULT_VIF_PATTERNS = ('vif*', 'tap*')
 BACKENDS = ('nftables', 'iptables')
 
 
-def link_local_from_mac(mac):
-    """The modified EUI-64 link-local address (RFC 4291) a guest derives from its MAC."""
+def _link_local_int(mac):
+    """The modified EUI-64 link-local address (RFC 4291) a guest derives from its MAC, as a number."""
     octets = [int(part, 16) for part in mac.split(':')]
     octets[0] ^= 0x02
-    eui = octets[:3] + [0xff, 0xfe] + octets[3:]
-    return str(ipaddress.IPv6Address(bytes(bytearray([0xfe, 0x80] + [0] * 6 + eui))))
+    interface_id = 0
+    for octet in octets[:3] + [0xff, 0xfe] + octets[3:]:
+        interface_id = interface_id << 8 | octet
+    return 0xfe80 << 112 | interface_id
+
+
+def link_local_from_mac(mac):
+    """The modified EUI-64 link-local address (RFC 4291) a guest derives from its MAC."""
+    return str(ipaddress.IPv6Address(_link_local_int(mac)))
 
 
 def _unicast_mac_problem(field, mac):
@@ -103,6 +110,17 @@ def _ethertype(field, text):
     return number, None
 
 
+def _collapsed(networks):
+    """Sorted, with addresses inside another listed network folded into it (sets refuse overlaps)."""
+    if len(networks) < 2:
+        return networks
+    ordered = sorted(networks)
+    for previous, current in zip(ordered, ordered[1:]):
+        if int(current.network_address) <= int(previous.network_address) | ((1 << (previous.max_prefixlen - previous.prefixlen)) - 1):
+            return sorted(ipaddress.collapse_addresses(networks))
+    return ordered
+
+
 class VifPolicy:
     """One vif's policy in kernel terms; built only through AntispoofSpec, which validates it."""
 
@@ -117,8 +135,16 @@ class VifPolicy:
         networks4 = self._networks(params.get('ipv4'), field + '.ipv4', 4, problems)
         networks6 = self._networks(params.get('ipv6'), field + '.ipv6', 6, problems)
         if params.get('ipv6_link_local', True) is not False:
-            networks6 += [ipaddress.ip_network(link_local_from_mac(mac)) for mac in self.macs]
-        self.networks = sorted(ipaddress.collapse_addresses(networks4)) + sorted(ipaddress.collapse_addresses(networks6))
+            networks6 += [ipaddress.IPv6Network((_link_local_int(mac), 128)) for mac in self.macs]
+        self.networks = _collapsed(networks4) + _collapsed(networks6)
+        # Text forms, computed once: the renderers ask for them once per set.
+        self._hosts = {4: [], 6: []}
+        self._nets = {4: [], 6: []}
+        for net in self.networks:
+            if net.prefixlen == net.max_prefixlen:
+                self._hosts[net.version].append(str(net.network_address))
+            else:
+                self._nets[net.version].append(str(net))
         self.ethertypes = self._ethertypes(params.get('ethertypes'), field + '.ethertypes', problems)
 
     @staticmethod
@@ -151,11 +177,11 @@ class VifPolicy:
 
     def hosts(self, version):
         """Single addresses (as text) of one IP version."""
-        return [str(net.network_address) for net in self.networks if net.version == version and net.num_addresses == 1]
+        return self._hosts[version]
 
     def nets(self, version):
         """Networks wider than one address (as CIDR text) of one IP version."""
-        return [str(net) for net in self.networks if net.version == version and net.num_addresses > 1]
+        return self._nets[version]
 
     def as_dict(self):
         return {'name': self.name, 'routed': self.routed, 'mac': list(self.macs),
@@ -204,15 +230,15 @@ class AntispoofSpec:
     def _overlaps(self):
         """Address ranges shared by two vifs, found by sorting (a thousand vifs stay fast)."""
         found = []
-        ranges = sorted((net.version, int(net.network_address), int(net.broadcast_address), str(net), index)
-                        for index, vif in enumerate(self.vifs) for net in vif.networks)
-        reach = None  # (version, last address, network, index) of the range reaching furthest so far
-        for version, start, end, net, index in ranges:
-            if reach is not None and reach[0] == version and start <= reach[1] and reach[3] != index:
+        ranges = sorted((net.version, int(net.network_address), int(net.network_address) | ((1 << (net.max_prefixlen - net.prefixlen)) - 1),
+                         index, position) for index, vif in enumerate(self.vifs) for position, net in enumerate(vif.networks))
+        reach = None  # (version, last address, vif index, network index) of the range reaching furthest so far
+        for version, start, end, index, position in ranges:
+            if reach is not None and reach[0] == version and start <= reach[1] and reach[2] != index:
                 found.append("vifs[%d].ipv%d '%s' overlaps '%s' of vif %s; each guest needs addresses of its own" % (
-                    index, version, net, reach[2], self.vifs[reach[3]].name))
+                    index, version, self.vifs[index].networks[position], self.vifs[reach[2]].networks[reach[3]], self.vifs[reach[2]].name))
             if reach is None or reach[0] != version or end > reach[1]:
-                reach = (version, end, net, index)
+                reach = (version, end, index, position)
         return found
 
     def vif_names(self):

@@ -74,11 +74,10 @@ def _ethertype(value):
 
 
 PARSERS = {
-    'ifname': str,
     'ether_addr': lambda value: str(value).lower(),
     'ether_type': _ethertype,
-    'ipv4_addr': lambda value: _address(value, 4),
-    'ipv6_addr': lambda value: _address(value, 6),
+    'ipv4_addr': lambda value: value if isinstance(value, str) else _address(value, 4),
+    'ipv6_addr': lambda value: value if isinstance(value, str) and '.' not in value else _address(value, 6),
     'nd_target': _nd_target,
     'nd_lladdr': _lladdr,
 }
@@ -90,11 +89,12 @@ def parse_element(definition, item):
     if isinstance(item, dict) and 'elem' in item:
         counter = item['elem'].get('counter')
         item = item['elem']['val']
-    parts = item['concat'] if isinstance(item, dict) and 'concat' in item else [item]
-    element = tuple(PARSERS[kind](part) for kind, part in zip(definition.key, parts))
-    if counter is not None:
-        counter = (counter.get('packets', 0), counter.get('bytes', 0))
-    return element, counter
+        if counter is not None:
+            counter = (counter.get('packets', 0), counter.get('bytes', 0))
+    if isinstance(item, dict) and 'concat' in item:
+        name, value = item['concat']
+        return (str(name), PARSERS[definition.key[1]](value)), counter
+    return (str(item),), counter
 
 
 def parse_table(family, objects):
