@@ -14,9 +14,10 @@ __metaclass__ = type
 class Change:
     """A backend's planned change: a summary (None when there is nothing to do), callables that
     check, apply and undo it, a callable giving the ruleset before as text (only diff mode asks),
-    the ruleset after as text, and the files to persist ({path: text, or None to remove})."""
+    the ruleset after as text, the files to persist ({path: text, or None to remove}) and the
+    names of the vifs that have a policy afterwards."""
 
-    def __init__(self, summary, apply, undo, check, before_text, after_text, persist):
+    def __init__(self, summary, apply, undo, check, before_text, after_text, persist, vifs=()):
         self.summary = summary
         self.apply = apply
         self.undo = undo
@@ -24,6 +25,7 @@ class Change:
         self.before_text = before_text
         self.after_text = after_text
         self.persist = persist
+        self.vifs = sorted(vifs)
 
     def __bool__(self):
         return self.summary is not None

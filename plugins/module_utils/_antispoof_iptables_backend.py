@@ -71,8 +71,10 @@ class IptablesBackend:
     def present(self):
         return any(ruleset.chains or ruleset.jump for ruleset in self.rulesets.values())
 
-    def counters(self):
-        return render.vif_counters(self.rulesets)
+    def counters(self, names):
+        counters, unlisted = render.vif_counters(self.rulesets)
+        zero = {'accepted': {'packets': 0, 'bytes': 0}, 'dropped': {'packets': 0, 'bytes': 0}}
+        return dict((name, counters.get(name, zero)) for name in names), unlisted
 
     def plan_present(self, spec):
         desired = render.desired_rulesets(spec, self.rulesets)
@@ -90,7 +92,7 @@ class IptablesBackend:
         current = dict(self.rulesets)
         return Change(summary if any(forward.values()) else None, lambda: self._restore(forward, backward),
                       lambda: self._restore(backward, forward), lambda: self._test(forward),
-                      lambda: render.render_text(current), render.render_text(desired), persist)
+                      lambda: render.render_text(current), render.render_text(desired), persist, desired['v4'].vif_names())
 
     def _restore(self, scripts, inverse):
         """Load each tool's script; if one tool refuses, the tools already loaded are put back, so all or none change."""

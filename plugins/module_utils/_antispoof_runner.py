@@ -41,13 +41,13 @@ def run_antispoof_module(module):
     try:
         module.exit_json(**converge(module, spec, backends))
     except (NftError, IptablesError) as error:
-        module.fail_json(msg='xen_antispoof could not read the firewall: %s' % error)
+        module.fail_json(msg='xen_antispoof: %s' % error)
 
 
 def make_backends(module, spec):
     """(chosen backend, the other one or None when its tools are missing)."""
     path = module.params.get('persist_path')
-    nft_path = module.get_bin_path('nft', required=spec.backend == 'nftables' or spec.state == 'absent')
+    nft_path = module.get_bin_path('nft', required=spec.backend == 'nftables')
     nft = NftBackend(module.run_command, nft_path, path if spec.backend == 'nftables' else None) if nft_path else None
     tools = IptablesBackend.find_tools(module.get_bin_path)
     if spec.backend == 'iptables' and tools is None:
@@ -129,7 +129,7 @@ def converge(module, spec, backends):
     if module.check_mode or not plan:
         if module.check_mode and changes[-1]:
             _check(module, changes[-1], result)
-        result.update(counters_result(chosen, spec))
+        result.update(counters_result(chosen, spec, changes[-1]))
         return result
     started = time.monotonic()
     try:
@@ -140,7 +140,7 @@ def converge(module, spec, backends):
                          failed_step=error.step, rolled_back=list(reversed(error.done)),
                          rollback_errors=error.rollback_errors, plan=plan.names())
     result['apply_seconds'] = round(time.monotonic() - started, 3)
-    result.update(counters_result(chosen, spec, refresh=True))
+    result.update(counters_result(chosen, spec, changes[-1], refresh=True))
     return result
 
 
@@ -152,13 +152,14 @@ def _check(module, change, result):
         module.fail_json(msg='xen_antispoof: the firewall would refuse this change: %s' % error, **result)
 
 
-def counters_result(backend, spec, refresh=False):
-    if backend is None or spec.state == 'absent':
+def counters_result(backend, spec, change, refresh=False):
+    """The vifs with a policy after the task, and the kernel's counters (re-read after a change)."""
+    if spec.state == 'absent':
         return {'counters': {}, 'unlisted': {'packets': 0, 'bytes': 0}}
     if refresh:
         backend.refresh_counters()
-    counters, unlisted = backend.counters()
-    return {'counters': counters, 'unlisted': unlisted, 'vifs': sorted(counters)}
+    counters, unlisted = backend.counters(change.vifs)
+    return {'counters': counters, 'unlisted': unlisted, 'vifs': change.vifs}
 
 
 def diffs(changes, files):

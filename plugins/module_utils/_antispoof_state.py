@@ -149,16 +149,15 @@ def counters_of(tables):
     return dict((key, value) for table in tables.values() if table is not None for key, value in table.counters.items())
 
 
-def vif_counters(counters, names_by_family):
-    """{vif: {'accepted': {'packets', 'bytes'}, 'dropped': {...}}} for the module's result."""
+def vif_counters(counters, names):
+    """{vif: {'accepted': {'packets', 'bytes'}, 'dropped': {...}}} for the module's result (a vif is in one table)."""
     result = {}
-    for family, names in names_by_family.items():
-        for name in names:
-            entry = {}
-            for kind in ('accepted', 'dropped'):
-                packets, octets = counters.get((family, kind, (name,)), (0, 0))
-                entry[kind] = {'packets': packets, 'bytes': octets}
-            result[name] = entry
+    for name in names:
+        entry = {}
+        for kind in ('accepted', 'dropped'):
+            packets, octets = counters.get(('bridge', kind, (name,))) or counters.get(('inet', kind, (name,)), (0, 0))
+            entry[kind] = {'packets': packets, 'bytes': octets}
+        result[name] = entry
     return result
 
 

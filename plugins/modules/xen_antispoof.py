@@ -237,7 +237,7 @@ state:
   type: str
   sample: present
 vifs:
-  description: The vifs that have a policy after the task (predicted in check mode from the current counters' view).
+  description: The vifs that have a policy after the task (in check mode, those that would have one).
   returned: when O(state=present)
   type: list
   elements: str
