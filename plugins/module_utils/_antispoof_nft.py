@@ -42,7 +42,8 @@ LAYOUT_VERSION = '1'
 
 # A set key is a tuple of these component kinds. 'nd_target' and 'nd_lladdr' are raw
 # ICMPv6 payload (the neighbour discovery target address, the link-layer address
-# option), matched with typeof sets because nft 1.0 has no named field for them.
+# option), matched with typeof sets because nft 1.0 has no named field for them;
+# their values are numbers (a network: a (first, last) pair).
 TYPEOF = {'ifname': 'iifname', 'ether_addr': 'ether saddr', 'ether_type': 'ether type', 'ipv4_addr': 'ip saddr',
           'ipv6_addr': 'ip6 saddr', 'nd_target': '@th,64,128', 'nd_lladdr': '@th,208,48'}
 
@@ -55,6 +56,7 @@ SETS = (
     SetDef('accepted', ('ifname',), False, True, FAMILIES),
     SetDef('dropped', ('ifname',), False, True, FAMILIES),
     SetDef('macs', ('ifname', 'ether_addr'), False, False, FAMILIES),
+    SetDef('std_ethertypes', ('ifname',), False, False, ('bridge',)),
     SetDef('ethertypes', ('ifname', 'ether_type'), False, False, ('bridge',)),
     SetDef('addr4', ('ifname', 'ipv4_addr'), False, False, FAMILIES),
     SetDef('net4', ('ifname', 'ipv4_addr'), True, False, FAMILIES),
@@ -63,7 +65,7 @@ SETS = (
     SetDef('nd_addr6', ('ifname', 'nd_target'), False, False, FAMILIES),
     SetDef('nd_net6', ('ifname', 'nd_target'), True, False, FAMILIES),
     SetDef('nd_mac', ('ifname', 'nd_lladdr'), False, False, FAMILIES),
-    SetDef('dhcp_client', ('ifname',), False, False, FAMILIES),
+    SetDef('no_dhcp', ('ifname',), False, False, FAMILIES),
     SetDef('dhcp_server', ('ifname',), False, False, FAMILIES),
     SetDef('router', ('ifname',), False, False, FAMILIES),
 )
@@ -72,14 +74,14 @@ GLOBAL_SETS = ('trusted', 'unlisted')  # not keyed by a vif
 
 IPV4_RULES = (
     'udp sport 67 iifname != @dhcp_server goto refuse',
-    'udp dport 67 iifname != @dhcp_client goto refuse',
+    'udp dport 67 iifname @no_dhcp goto refuse',
     'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 return',
     'iifname . ip saddr != @addr4 iifname . ip saddr != @net4 goto refuse',
     'icmp type redirect iifname != @router goto refuse',
 )
 IPV6_RULES = (
     'udp sport 547 iifname != @dhcp_server goto refuse',
-    'udp dport 547 iifname != @dhcp_client goto refuse',
+    'udp dport 547 iifname @no_dhcp goto refuse',
     'icmpv6 type { nd-router-advert, nd-redirect } iifname != @router goto refuse',
     # Duplicate address detection comes from :: and may only probe the guest's own addresses.
     'ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd_addr6 return',
@@ -107,7 +109,9 @@ def _chains(family):
     if family == 'bridge':
         prerouting = ('iifname @trusted accept', 'iifname @guests goto guest',
                       'iifname @unlisted counter name "%s" drop' % UNLISTED_COUNTER)
-        guest = ('iifname . ether saddr != @macs goto refuse', 'iifname . ether type != @ethertypes goto refuse',
+        # Most vifs allow exactly IPv4, ARP and IPv6: one element each in std_ethertypes instead of three.
+        guest = ('iifname . ether saddr != @macs goto refuse', 'iifname @std_ethertypes ether type != { ip, arp, ip6 } goto refuse',
+                 'iifname != @std_ethertypes iifname . ether type != @ethertypes goto refuse',
                  'ether type vmap { ip : jump guest_ip4, ip6 : jump guest_ip6, arp : jump guest_arp }', 'iifname @accepted accept')
     else:
         prerouting = ('iifname @guests goto guest',)
@@ -139,11 +143,10 @@ def expected_layout(family):
 # ---------------------------------------------------------------- elements
 
 def _nd_target(value):
-    if '/' not in value:
-        return '0x%032x' % int(ipaddress.IPv6Address(value))
-    network = ipaddress.IPv6Network(value)
-    first = int(network.network_address)
-    return '0x%032x-0x%032x' % (first, first | ((1 << (128 - network.prefixlen)) - 1))
+    """A neighbour discovery target: an address as a number, or a network as (first, last)."""
+    if isinstance(value, tuple):
+        return '0x%032x-0x%032x' % value
+    return '0x%032x' % value
 
 
 # How each set's elements are written; thousands of vifs mean tens of thousands of elements.
@@ -153,7 +156,7 @@ FORMATTERS = {
     'ipv4_addr': lambda element: '"%s" . %s' % element,
     'ipv6_addr': lambda element: '"%s" . %s' % element,
     'ether_type': lambda element: '"%s" . 0x%04x' % element,
-    'nd_lladdr': lambda element: '"%s" . 0x%s' % (element[0], element[1].replace(':', '')),
+    'nd_lladdr': lambda element: '"%s" . 0x%012x' % element,
     'nd_target': lambda element: '"%s" . %s' % (element[0], _nd_target(element[1])),
 }
 
@@ -168,14 +171,18 @@ def render_element(definition, element, counter=None):
 def _vif_elements(vif):
     name = vif.name
     found = {'guests': [(name,)], 'accepted': [(name,)], 'dropped': [(name,)],
-             'macs': [(name, mac) for mac in vif.macs], 'nd_mac': [(name, mac) for mac in vif.macs],
+             'macs': [(name, mac) for mac in vif.macs], 'nd_mac': [(name, int(mac.replace(':', ''), 16)) for mac in vif.macs],
              'addr4': [(name, host) for host in vif.hosts(4)], 'net4': [(name, net) for net in vif.nets(4)],
              'addr6': [(name, host) for host in vif.hosts(6)], 'net6': [(name, net) for net in vif.nets(6)],
-             'nd_addr6': [(name, host) for host in vif.hosts(6)], 'nd_net6': [(name, net) for net in vif.nets(6)],
-             'dhcp_client': [(name,)] if vif.dhcp else [], 'dhcp_server': [(name,)] if vif.dhcp_server else [],
+             'nd_addr6': [(name, n) for n in vif.numbers(6) if not isinstance(n, tuple)],
+             'nd_net6': [(name, n) for n in vif.numbers(6) if isinstance(n, tuple)],
+             'no_dhcp': [] if vif.dhcp else [(name,)], 'dhcp_server': [(name,)] if vif.dhcp_server else [],
              'router': [(name,)] if vif.router else []}
     if not vif.routed:
-        found['ethertypes'] = [(name, number) for number in vif.ethertypes]
+        if vif.default_ethertypes():
+            found['std_ethertypes'] = [(name,)]
+        else:
+            found['ethertypes'] = [(name, number) for number in vif.ethertypes]
     return found
 
 

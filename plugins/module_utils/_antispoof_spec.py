@@ -137,14 +137,16 @@ class VifPolicy:
         if params.get('ipv6_link_local', True) is not False:
             networks6 += [ipaddress.IPv6Network((_link_local_int(mac), 128)) for mac in self.macs]
         self.networks = _collapsed(networks4) + _collapsed(networks6)
-        # Text forms, computed once: the renderers ask for them once per set.
-        self._hosts = {4: [], 6: []}
-        self._nets = {4: [], 6: []}
+        # Text and numeric forms, computed once: the renderers ask for them once per set.
+        self._hosts, self._nets, self._numbers = {4: [], 6: []}, {4: [], 6: []}, {4: [], 6: []}
         for net in self.networks:
+            first = int(net.network_address)
             if net.prefixlen == net.max_prefixlen:
                 self._hosts[net.version].append(str(net.network_address))
+                self._numbers[net.version].append(first)
             else:
                 self._nets[net.version].append(str(net))
+                self._numbers[net.version].append((first, first | ((1 << (net.max_prefixlen - net.prefixlen)) - 1)))
         self.ethertypes = self._ethertypes(params.get('ethertypes'), field + '.ethertypes', problems)
 
     @staticmethod
@@ -182,6 +184,13 @@ class VifPolicy:
     def nets(self, version):
         """Networks wider than one address (as CIDR text) of one IP version."""
         return self._nets[version]
+
+    def numbers(self, version):
+        """The same addresses as numbers, and the networks as (first, last) numbers."""
+        return self._numbers[version]
+
+    def default_ethertypes(self):
+        return self.ethertypes == sorted(ETHERTYPES[name] for name in DEFAULT_ETHERTYPES)
 
     def as_dict(self):
         return {'name': self.name, 'routed': self.routed, 'mac': list(self.macs),

@@ -60,13 +60,8 @@ def _address(value, version):
 
 def _nd_target(value):
     if isinstance(value, dict) and 'range' in value:
-        return _network(_integer(value['range'][0]), _integer(value['range'][1]), 6)
-    return str(ipaddress.IPv6Address(_integer(value)))
-
-
-def _lladdr(value):
-    digits = '%012x' % _integer(value)
-    return ':'.join(digits[index:index + 2] for index in range(0, 12, 2))
+        return (_integer(value['range'][0]), _integer(value['range'][1]))
+    return _integer(value)
 
 
 def _ethertype(value):
@@ -79,7 +74,7 @@ PARSERS = {
     'ipv4_addr': lambda value: value if isinstance(value, str) else _address(value, 4),
     'ipv6_addr': lambda value: value if isinstance(value, str) and '.' not in value else _address(value, 6),
     'nd_target': _nd_target,
-    'nd_lladdr': _lladdr,
+    'nd_lladdr': _integer,
 }
 
 

@@ -78,12 +78,23 @@ def test_element_script_batches_large_changes():
     assert render.element_script('bridge', before, after, chunk=500).count('add element') == 3
 
 
-def test_raw_neighbour_discovery_values_render_as_integers():
-    nd_addr6, nd_mac = render.SETS_BY_NAME['nd_addr6'], render.SETS_BY_NAME['nd_mac']
-    assert render.render_element(nd_addr6, ('vif1.0', '2001:db8:1::21')) == '"vif1.0" . 0x20010db8000100000000000000000021'
-    assert render.render_element(nd_addr6, ('vif1.0', '2001:db8:5::/64')) == (
-        '"vif1.0" . 0x20010db8000500000000000000000000-0x20010db800050000ffffffffffffffff')
-    assert render.render_element(nd_mac, ('vif1.0', '02:00:c0:00:02:15')) == '"vif1.0" . 0x0200c0000215'
+def test_raw_neighbour_discovery_values_are_numbers():
+    policy = render.desired_policy(spec([vif(ipv6=['2001:db8:1::21', '2001:db8:5::/64'])]), {})
+    assert ('vif1.0', 0x20010db8000100000000000000000021) in policy[('bridge', 'nd_addr6')]
+    assert policy[('bridge', 'nd_net6')] == {('vif1.0', (0x20010db8000500000000000000000000, 0x20010db800050000ffffffffffffffff))}
+    assert policy[('bridge', 'nd_mac')] == {('vif1.0', 0x0200c0000215)}
+    nd_addr6, nd_net6, nd_mac = (render.SETS_BY_NAME[name] for name in ('nd_addr6', 'nd_net6', 'nd_mac'))
+    assert render.render_element(nd_addr6, ('vif1.0', 0x20010db8000100000000000000000021)) == '"vif1.0" . 0x20010db8000100000000000000000021'
+    assert render.render_element(nd_net6, ('vif1.0', (1, 2))) == '"vif1.0" . 0x%032x-0x%032x' % (1, 2)
+    assert render.render_element(nd_mac, ('vif1.0', 0x0200c0000215)) == '"vif1.0" . 0x0200c0000215'
+
+
+def test_default_ethertypes_and_dhcp_cost_one_element_or_none():
+    policy = render.desired_policy(spec([vif(), vif('vif2.0', mac=['02:00:c0:00:02:16'], ipv4=[], ipv6=[], ethertypes=['ipv4', 'arp'],
+                                                    dhcp=False)]), {})
+    assert policy[('bridge', 'std_ethertypes')] == {('vif1.0',)}
+    assert policy[('bridge', 'ethertypes')] == {('vif2.0', 0x0800), ('vif2.0', 0x0806)}
+    assert policy[('bridge', 'no_dhcp')] == {('vif2.0',)}
 
 
 def test_counters_are_carried_into_a_replaced_table_but_never_into_the_boot_file():
@@ -108,7 +119,7 @@ def test_the_bridge_table_hooks_prerouting_before_learning_and_carries_its_layou
     assert 'type filter hook prerouting priority -350; policy accept;' in body
     assert 'comment "%s"' % render.layout_comment('bridge') in body
     assert render.layout_digest('bridge') != render.layout_digest('inet')
-    assert render.expected_layout('bridge')['chains'] == {'prerouting': 3, 'guest': 4, 'guest_ip4': 5, 'guest_ip6': 9, 'guest_arp': 7, 'refuse': 2}
+    assert render.expected_layout('bridge')['chains'] == {'prerouting': 3, 'guest': 5, 'guest_ip4': 5, 'guest_ip6': 9, 'guest_arp': 7, 'refuse': 2}
 
 
 def test_empty_spec_still_keeps_unlisted_vifs_out():
