@@ -47,17 +47,23 @@ LAYOUT_VERSION = '1'
 TYPEOF = {'ifname': 'iifname', 'ether_addr': 'ether saddr', 'ether_type': 'ether type', 'ipv4_addr': 'ip saddr',
           'ipv6_addr': 'ip6 saddr', 'nd_target': '@th,64,128', 'nd_lladdr': '@th,208,48'}
 
-SetDef = namedtuple('SetDef', 'name key interval counter families')
+# verdict: the verdict of a map's elements (None for a plain set).
+SetDef = namedtuple('SetDef', 'name key interval counter families verdict')
+SetDef.__new__.__defaults__ = (None,)
+BRIDGE_ONLY = ('bridge',)
+DEFAULT_ETHERTYPES = {0x0800: 'no_ipv4', 0x86dd: 'no_ipv6', 0x0806: 'no_arp'}
 
 SETS = (
-    SetDef('trusted', ('ifname',), True, False, ('bridge',)),
-    SetDef('unlisted', ('ifname',), True, False, ('bridge',)),
-    SetDef('guests', ('ifname',), False, False, FAMILIES),
-    SetDef('accepted', ('ifname',), False, True, FAMILIES),
+    SetDef('trusted', ('ifname',), True, False, BRIDGE_ONLY),
+    SetDef('unlisted', ('ifname',), True, False, BRIDGE_ONLY),
+    # The dispatch map: one lookup sends a guest's frame to its checks and counts it (accepted = this - dropped).
+    SetDef('guests', ('ifname',), False, True, FAMILIES, 'goto guest'),
     SetDef('dropped', ('ifname',), False, True, FAMILIES),
     SetDef('macs', ('ifname', 'ether_addr'), False, False, FAMILIES),
-    SetDef('std_ethertypes', ('ifname',), False, False, ('bridge',)),
-    SetDef('ethertypes', ('ifname', 'ether_type'), False, False, ('bridge',)),
+    SetDef('no_ipv4', ('ifname',), False, False, BRIDGE_ONLY),
+    SetDef('no_ipv6', ('ifname',), False, False, BRIDGE_ONLY),
+    SetDef('no_arp', ('ifname',), False, False, BRIDGE_ONLY),
+    SetDef('ethertypes', ('ifname', 'ether_type'), False, False, BRIDGE_ONLY),
     SetDef('addr4', ('ifname', 'ipv4_addr'), False, False, FAMILIES),
     SetDef('net4', ('ifname', 'ipv4_addr'), True, False, FAMILIES),
     SetDef('addr6', ('ifname', 'ipv6_addr'), False, False, FAMILIES),
@@ -75,22 +81,24 @@ GLOBAL_SETS = ('trusted', 'unlisted')  # not keyed by a vif
 IPV4_RULES = (
     'udp sport 67 iifname != @dhcp_server goto refuse',
     'udp dport 67 iifname @no_dhcp goto refuse',
-    'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 return',
+    'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
     'iifname . ip saddr != @addr4 iifname . ip saddr != @net4 goto refuse',
     'icmp type redirect iifname != @router goto refuse',
+    'accept',
 )
 IPV6_RULES = (
     'udp sport 547 iifname != @dhcp_server goto refuse',
     'udp dport 547 iifname @no_dhcp goto refuse',
     'icmpv6 type { nd-router-advert, nd-redirect } iifname != @router goto refuse',
     # Duplicate address detection comes from :: and may only probe the guest's own addresses.
-    'ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd_addr6 return',
-    'ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd_net6 return',
-    'ip6 saddr :: icmpv6 type { mld-listener-report, mld2-listener-report } return',
+    'ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd_addr6 accept',
+    'ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd_net6 accept',
+    'ip6 saddr :: icmpv6 type { mld-listener-report, mld2-listener-report } accept',
     'iifname . ip6 saddr != @addr6 iifname . ip6 saddr != @net6 goto refuse',
     'icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @nd_addr6 iifname . @th,64,128 != @nd_net6 goto refuse',
     # A source or target link-layer address option (the first option) must carry the guest's own MAC.
     'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,192,16 { 0x0101, 0x0201 } iifname . @th,208,48 != @nd_mac goto refuse',
+    'accept',
 )
 ARP_RULES = (
     'arp htype != 1 goto refuse',
@@ -98,28 +106,34 @@ ARP_RULES = (
     'arp hlen != 6 goto refuse',
     'arp plen != 4 goto refuse',
     'iifname . arp saddr ether != @macs goto refuse',
-    'arp operation request arp saddr ip 0.0.0.0 return',
+    'arp operation request arp saddr ip 0.0.0.0 accept',
     'iifname . arp saddr ip != @addr4 iifname . arp saddr ip != @net4 goto refuse',
+    'accept',
 )
 REFUSE_RULES = ('iifname @dropped drop', 'drop')
 
 
 def _chains(family):
-    """(name, hooked, rules) of one family's table, in order."""
+    """(name, hooked, rules) of one family's table, in order.
+
+    Every chain after the dispatch ends in a verdict (goto, never jump), so a guest's frame never falls back
+    into prerouting. A frame of IPv4, IPv6 or ARP costs one ethertype check only when its vif forbids it
+    (no_ipv4, no_ipv6, no_arp, normally empty); other ethertypes must be listed in ethertypes.
+    """
     if family == 'bridge':
-        prerouting = ('iifname @trusted accept', 'iifname @guests goto guest',
-                      'iifname @unlisted counter name "%s" drop' % UNLISTED_COUNTER)
-        # Most vifs allow exactly IPv4, ARP and IPv6: one element each in std_ethertypes instead of three.
-        guest = ('iifname . ether saddr != @macs goto refuse', 'iifname @std_ethertypes ether type != { ip, arp, ip6 } goto refuse',
-                 'iifname != @std_ethertypes iifname . ether type != @ethertypes goto refuse',
-                 'ether type vmap { ip : jump guest_ip4, ip6 : jump guest_ip6, arp : jump guest_arp }', 'iifname @accepted accept')
+        prerouting = ('iifname vmap @guests', 'iifname @trusted accept', 'iifname @unlisted counter name "%s" drop' % UNLISTED_COUNTER)
+        guest = ('iifname . ether saddr != @macs goto refuse',
+                 'ether type vmap { ip : goto guest_ip4, ip6 : goto guest_ip6, arp : goto guest_arp }',
+                 'iifname . ether type @ethertypes accept', 'goto refuse')
+        ipv4, ipv6 = ('iifname @no_ipv4 goto refuse',) + IPV4_RULES, ('iifname @no_ipv6 goto refuse',) + IPV6_RULES
     else:
-        prerouting = ('iifname @guests goto guest',)
-        guest = ('iifname . ether saddr != @macs goto refuse', 'meta nfproto vmap { ipv4 : jump guest_ip4, ipv6 : jump guest_ip6 }',
-                 'iifname @accepted accept')
-    chains = [('prerouting', True, prerouting), ('guest', False, guest), ('guest_ip4', False, IPV4_RULES), ('guest_ip6', False, IPV6_RULES)]
+        prerouting = ('iifname vmap @guests',)
+        guest = ('iifname . ether saddr != @macs goto refuse', 'meta nfproto vmap { ipv4 : goto guest_ip4, ipv6 : goto guest_ip6 }',
+                 'goto refuse')
+        ipv4, ipv6 = IPV4_RULES, IPV6_RULES
+    chains = [('prerouting', True, prerouting), ('guest', False, guest), ('guest_ip4', False, ipv4), ('guest_ip6', False, ipv6)]
     if family == 'bridge':
-        chains.append(('guest_arp', False, ARP_RULES))
+        chains.append(('guest_arp', False, ('iifname @no_arp goto refuse',) + ARP_RULES))
     return chains + [('refuse', False, REFUSE_RULES)]
 
 
@@ -161,16 +175,19 @@ FORMATTERS = {
 }
 
 
-def render_element(definition, element, counter=None):
+def render_element(definition, element, counter=None, verdict=True):
+    """One element as nft writes it; a map's element with its verdict unless verdict is false (deleting)."""
     text = FORMATTERS[definition.key[-1]](element)
     if counter is not None:
         text += ' counter packets %d bytes %d' % counter
+    if definition.verdict and verdict:
+        text += ' : ' + definition.verdict
     return text
 
 
 def _vif_elements(vif):
     name = vif.name
-    found = {'guests': [(name,)], 'accepted': [(name,)], 'dropped': [(name,)],
+    found = {'guests': [(name,)], 'dropped': [(name,)],
              'macs': [(name, mac) for mac in vif.macs], 'nd_mac': [(name, int(mac.replace(':', ''), 16)) for mac in vif.macs],
              'addr4': [(name, host) for host in vif.hosts(4)], 'net4': [(name, net) for net in vif.nets(4)],
              'addr6': [(name, host) for host in vif.hosts(6)], 'net6': [(name, net) for net in vif.nets(6)],
@@ -179,10 +196,9 @@ def _vif_elements(vif):
              'no_dhcp': [] if vif.dhcp else [(name,)], 'dhcp_server': [(name,)] if vif.dhcp_server else [],
              'router': [(name,)] if vif.router else []}
     if not vif.routed:
-        if vif.default_ethertypes():
-            found['std_ethertypes'] = [(name,)]
-        else:
-            found['ethertypes'] = [(name, number) for number in vif.ethertypes]
+        found['ethertypes'] = [(name, number) for number in vif.ethertypes if number not in DEFAULT_ETHERTYPES]
+        for number, set_name in DEFAULT_ETHERTYPES.items():
+            found[set_name] = [] if number in vif.ethertypes else [(name,)]
     return found
 
 
@@ -230,8 +246,8 @@ def _set_declaration(family, definition, elements, counters, rendered):
     if definition.key[-1] in ('nd_target', 'nd_lladdr'):
         key = 'typeof ' + ' . '.join(TYPEOF[kind] for kind in definition.key)
     else:
-        key = 'type ' + ' . '.join(definition.key)
-    lines = ['\tset %s {' % definition.name, '\t\t%s' % key]
+        key = 'type ' + ' . '.join(definition.key) + (' : verdict' if definition.verdict else '')
+    lines = ['\t%s %s {' % ('map' if definition.verdict else 'set', definition.name), '\t\t%s' % key]
     if definition.interval:
         lines.append('\t\tflags interval')
     if definition.counter:
@@ -306,7 +322,7 @@ def element_script(family, before, after, chunk=512):
             key = (family, definition.name)
             changed = sorted(set(left.get(key, ())) - set(right.get(key, ())))
             for start in range(0, len(changed), chunk):
-                rendered = ', '.join(render_element(definition, element) for element in changed[start:start + chunk])
+                rendered = ', '.join(render_element(definition, element, verdict=verb == 'add') for element in changed[start:start + chunk])
                 lines.append('%s element %s %s %s { %s }' % (verb, family, TABLE, definition.name, rendered))
     return '\n'.join(lines) + '\n' if lines else ''
 

@@ -189,9 +189,6 @@ class VifPolicy:
         """The same addresses as numbers, and the networks as (first, last) numbers."""
         return self._numbers[version]
 
-    def default_ethertypes(self):
-        return self.ethertypes == sorted(ETHERTYPES[name] for name in DEFAULT_ETHERTYPES)
-
     def as_dict(self):
         return {'name': self.name, 'routed': self.routed, 'mac': list(self.macs),
                 'ipv4': self.hosts(4) + self.nets(4), 'ipv6': self.hosts(6) + self.nets(6),

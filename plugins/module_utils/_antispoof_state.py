@@ -81,6 +81,8 @@ PARSERS = {
 def parse_element(definition, item):
     """(element tuple, counter or None) from one entry of a set's "elem" list."""
     counter = None
+    if isinstance(item, list):  # a map's element: [key, verdict]
+        item = item[0]
     if isinstance(item, dict) and 'elem' in item:
         counter = item['elem'].get('counter')
         item = item['elem']['val']
@@ -108,8 +110,8 @@ def parse_table(family, objects):
             table.chains[rule['chain']] = table.chains.get(rule['chain'], 0) + 1
             if rule['chain'] in table.hooks and table.chains[rule['chain']] == 1:
                 table.comment = rule.get('comment')
-        elif 'set' in entry:
-            read_set(table, entry['set'])
+        elif 'set' in entry or 'map' in entry:
+            read_set(table, entry.get('set') or entry['map'])
         elif 'counter' in entry and entry['counter'].get('name') == UNLISTED_COUNTER:
             counter = entry['counter']
             table.counters[(family, UNLISTED_COUNTER)] = (counter.get('packets', 0), counter.get('bytes', 0))
@@ -145,14 +147,16 @@ def counters_of(tables):
 
 
 def vif_counters(counters, names):
-    """{vif: {'accepted': {'packets', 'bytes'}, 'dropped': {...}}} for the module's result (a vif is in one table)."""
+    """{vif: {'accepted': {'packets', 'bytes'}, 'dropped': {...}}} for the module's result (a vif is in one table).
+
+    The dispatch map counts every frame of a vif; those not dropped were accepted."""
     result = {}
     for name in names:
-        entry = {}
-        for kind in ('accepted', 'dropped'):
-            packets, octets = counters.get(('bridge', kind, (name,))) or counters.get(('inet', kind, (name,)), (0, 0))
-            entry[kind] = {'packets': packets, 'bytes': octets}
-        result[name] = entry
+        family = 'bridge' if ('bridge', 'guests', (name,)) in counters else 'inet'
+        seen = counters.get((family, 'guests', (name,)), (0, 0))
+        dropped = counters.get((family, 'dropped', (name,)), (0, 0))
+        result[name] = {'accepted': {'packets': max(0, seen[0] - dropped[0]), 'bytes': max(0, seen[1] - dropped[1])},
+                        'dropped': {'packets': dropped[0], 'bytes': dropped[1]}}
     return result
 
 

@@ -63,11 +63,12 @@ def test_element_script_adds_and_deletes_only_the_difference():
     after = render.desired_policy(spec([EXTRA]), before)
     script = render.element_script('bridge', before, after)
     assert 'delete' not in script
-    assert 'add element bridge xenfleet_antispoof guests { "vif9.0" }' in script
+    assert 'add element bridge xenfleet_antispoof guests { "vif9.0" : goto guest }' in script
     assert 'add element bridge xenfleet_antispoof addr4 { "vif9.0" . 192.0.2.99 }' in script
     assert 'vif1.0' not in script
     undo = render.element_script('bridge', after, before)
     assert undo.count('delete element') == script.count('add element')
+    assert 'delete element bridge xenfleet_antispoof guests { "vif9.0" }' in undo
     assert render.element_script('bridge', after, after) == ''
 
 
@@ -89,19 +90,20 @@ def test_raw_neighbour_discovery_values_are_numbers():
     assert render.render_element(nd_mac, ('vif1.0', 0x0200c0000215)) == '"vif1.0" . 0x0200c0000215'
 
 
-def test_default_ethertypes_and_dhcp_cost_one_element_or_none():
-    policy = render.desired_policy(spec([vif(), vif('vif2.0', mac=['02:00:c0:00:02:16'], ipv4=[], ipv6=[], ethertypes=['ipv4', 'arp'],
+def test_default_ethertypes_and_dhcp_cost_no_element():
+    policy = render.desired_policy(spec([vif(), vif('vif2.0', mac=['02:00:c0:00:02:16'], ipv4=[], ipv6=[], ethertypes=['ipv4', 'arp', 'vlan'],
                                                     dhcp=False)]), {})
-    assert policy[('bridge', 'std_ethertypes')] == {('vif1.0',)}
-    assert policy[('bridge', 'ethertypes')] == {('vif2.0', 0x0800), ('vif2.0', 0x0806)}
+    assert policy[('bridge', 'ethertypes')] == {('vif2.0', 0x8100)}
+    assert policy[('bridge', 'no_ipv6')] == {('vif2.0',)}
+    assert policy[('bridge', 'no_ipv4')] == policy[('bridge', 'no_arp')] == set()
     assert policy[('bridge', 'no_dhcp')] == {('vif2.0',)}
 
 
 def test_counters_are_carried_into_a_replaced_table_but_never_into_the_boot_file():
     policy = render.desired_policy(spec(), {})
-    counters = {('bridge', 'accepted', ('vif1.0',)): (10, 840), ('bridge', 'unlisted'): (3, 180)}
+    counters = {('bridge', 'guests', ('vif1.0',)): (10, 840), ('bridge', 'unlisted'): (3, 180)}
     body = render.table_body('bridge', policy, counters)
-    assert '"vif1.0" counter packets 10 bytes 840' in body
+    assert '"vif1.0" counter packets 10 bytes 840 : goto guest' in body
     assert 'packets 3 bytes 180' in body
     assert 'packets' not in render.persist_text(policy)
 
@@ -119,7 +121,8 @@ def test_the_bridge_table_hooks_prerouting_before_learning_and_carries_its_layou
     assert 'type filter hook prerouting priority -350; policy accept;' in body
     assert 'comment "%s"' % render.layout_comment('bridge') in body
     assert render.layout_digest('bridge') != render.layout_digest('inet')
-    assert render.expected_layout('bridge')['chains'] == {'prerouting': 3, 'guest': 5, 'guest_ip4': 5, 'guest_ip6': 9, 'guest_arp': 7, 'refuse': 2}
+    assert render.expected_layout('bridge')['chains'] == {'prerouting': 3, 'guest': 4, 'guest_ip4': 7, 'guest_ip6': 11, 'guest_arp': 9, 'refuse': 2}
+    assert 'map guests {\n\t\ttype ifname : verdict\n\t\tcounter' in body
 
 
 def test_empty_spec_still_keeps_unlisted_vifs_out():
