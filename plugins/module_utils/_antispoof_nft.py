@@ -28,7 +28,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import ipaddress
 from collections import namedtuple
 
 from ansible_collections.xenfleet.network.plugins.module_utils._nft import delete_table_script, replace_table_script
