@@ -19,11 +19,10 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.xenfleet.network.plugins.module_utils._bridge_spec import InvalidSpec, interface_name_problem
+from ansible_collections.xenfleet.network.plugins.module_utils._bridge_spec import MAC_PATTERN, InvalidSpec, interface_name_problem, mac_problem
 
 __all__ = ['AntispoofSpec', 'InvalidSpec', 'VifPolicy', 'ETHERTYPES', 'link_local_from_mac']
 
-MAC_PATTERN = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 # Stricter than the kernel on purpose: these names end up quoted in nft and
 # bare in iptables, where '+' is a wildcard.
 VIF_NAME_PATTERN = re.compile(r'^[A-Za-z0-9_.@-]+$')
@@ -51,13 +50,10 @@ def link_local_from_mac(mac):
 
 
 def _unicast_mac_problem(field, mac):
-    if not MAC_PATTERN.match(mac):
-        return "%s '%s' is not six colon-separated hex octets" % (field, mac)
-    if int(mac[1], 16) & 1:
+    """The bridge's MAC checks, with the multicast rule phrased for a guest."""
+    if MAC_PATTERN.match(mac) and int(mac[1], 16) & 1:
         return "%s '%s' is a multicast address; a guest sends from a unicast MAC" % (field, mac)
-    if mac == '00:00:00:00:00:00':
-        return "%s '%s' is all zeros" % (field, mac)
-    return None
+    return mac_problem(field, mac)
 
 
 def vif_name_problem(field, name):
