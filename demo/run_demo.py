@@ -61,8 +61,8 @@ def host_vars(lab, guests):
         ],
         'xenfleet_xl_config_dir': os.path.join(workdir, 'xen'),
         'xenfleet_bridge_subnets': {'xenbr0': '192.0.2.0/24', 'xenbr1': '10.0.1.0/24'},
-        'xen_guests': [{'name': name, 'vifs': [{'devid': 0, 'bridge': bridge, 'ip': [address], 'mac': 'auto',
-                                                 'vifname': '%s-0' % name}]}
+        'xen_guests': [{'name': name,
+                        'vifs': [{'devid': 0, 'bridge': bridge, 'ip': [address], 'mac': 'auto', 'vifname': '%s-0' % name}]}
                        for name, bridge, address in guests],
         'xenfleet_nat': [{
             'name': 'guests', 'bridge': 'xenbr1', 'subnet': '10.0.1.0/24', 'uplink': 'xenbr0',
