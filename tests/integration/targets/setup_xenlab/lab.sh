@@ -11,6 +11,8 @@ LAB_TOOL="${ANSIBLE_COLLECTIONS_PATH%%:*}/ansible_collections/xenfleet/network/t
 if [[ -z "${ANSIBLE_COLLECTIONS_PATH:-}" || ! -f "$LAB_TOOL" ]]; then
     LAB_TOOL="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../lab" && pwd)/xenlab.py"
 fi
+# Python helpers of the targets (packet matrices...) import the lab as `xenlab`.
+export PYTHONPATH="${LAB_TOOL%/*}${PYTHONPATH:+:$PYTHONPATH}"
 LAB_DIRS=()
 
 lab_down_all() {
