@@ -26,6 +26,7 @@ APT_PACKAGES=(
     openssh-server openssh-client   # the "do not cut my SSH session" tests
     tcpdump iputils-ping iperf3     # watching and measuring test traffic
     procps                          # sysctl, ps, pkill in test cleanup
+    netbase                         # /etc/ethertypes, which ebtables names ethertypes by
     git rsync                       # scripts/test.sh copies the checkout
     shellcheck                      # ansible-test sanity's shellcheck test
     ca-certificates                 # pip talks to the package index over TLS
