@@ -114,7 +114,10 @@ class Fleet:
                                  % (name, name, name))
 
     def converge(self, *extra, playbook='site.yml'):
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0')
+        # An absolute async dir: async_status must find the job files where the job wrote them,
+        # whatever HOME the caller (ansible-test, CI) runs with.
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=self.collections, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
+                   ANSIBLE_ASYNC_DIR=os.path.join(self.directory, 'async'))
         started = time.monotonic()
         completed = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'),
                                     '-i', self.inventory, os.path.join(REPO, playbook)] + list(extra),
@@ -188,7 +191,8 @@ def prove_dom0(host, lab, report):
 def prove_guests(host, lab, report):
     (public, _bridge, public_ip), (private, _private_bridge, private_ip) = FLEET[host]
     config = open(os.path.join(lab.state['workdir'], 'xen', '%s.cfg' % public)).read()
-    report.prove('%s: %s.cfg holds %r' % (host, public, re.search(r"vif = \[ *'([^']*)'", config).group(1)),
+    vif_line = re.search(r"vif = \[ *'([^']*)'", config)
+    report.prove('%s: %s.cfg holds %r' % (host, public, vif_line.group(1) if vif_line else 'no vif entry'),
                  mac_from_ip(public_ip) in config and 'vifname=%s-0' % public in config)
     report.prove('%s: public guest %s reaches the upstream gateway and is reached from it' % (host, public),
                  lab.ping(public, '192.0.2.1') and lab.ping('upstream', public_ip))
@@ -240,6 +244,8 @@ def main():
         completed, recap, seconds = fleet.converge()
         report.prove('ansible-playbook -i inventory site.yml converged every dom0 in %.1f s (%s)' % (seconds, summary(recap)),
                      completed.returncode == 0 and len(recap) == len(FLEET))
+        if completed.returncode != 0:
+            print(completed.stdout[-6000:])
         for host, lab in fleet.labs.items():
             for name, bridge, _address in FLEET[host]:
                 lab.plug(name, bridge)
