@@ -18,7 +18,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils._bridge_view impo
 from ansible_collections.xenfleet.network.plugins.module_utils._connectivity import make_ping_checker
 from ansible_collections.xenfleet.network.plugins.module_utils._deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils._ifupdown import render_bridge_stanza
-from ansible_collections.xenfleet.network.plugins.module_utils._netlink import Netlink, NetlinkError
+from ansible_collections.xenfleet.network.plugins.module_utils._netlink import Netlink
 from ansible_collections.xenfleet.network.plugins.module_utils._plan import PlanFailed
 
 
@@ -98,6 +98,3 @@ def diffs(spec, before_bridge, before_uplink, after_bridge, after_uplink, persis
         found.append(dict(before_header=spec.persist_path, after_header=spec.persist_path,
                           before=to_text(persisted_before or b''), after=to_text(persisted_after or b'')))
     return found
-
-
-__all__ = ['run_bridge_module', 'converge', 'NetlinkError']

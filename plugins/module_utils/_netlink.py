@@ -80,9 +80,6 @@ class Netlink:
             return None
         return self._link_from_message(self.ipr.link('get', index=indexes[0])[0])
 
-    def link_by_index(self, index):
-        return self._link_from_message(self.ipr.link('get', index=index)[0])
-
     def ports(self, bridge_index):
         """Names of the links enslaved to the bridge."""
         return sorted(message.get_attr('IFLA_IFNAME') for message in self.ipr.get_links()
@@ -200,12 +197,6 @@ class Netlink:
         if route.prefsrc:
             kwargs['prefsrc'] = route.prefsrc
         self._request('route %s' % route_label(route, name), self.ipr.route, 'replace', **kwargs)
-
-    def delete_route(self, name, route):
-        kwargs = dict(dst=route.dst, oif=self.index(name), family=route.family, table=route.table)
-        if route.metric:
-            kwargs['priority'] = route.metric
-        self._request('delete route %s' % route_label(route, name), self.ipr.route, 'del', **kwargs)
 
     def index(self, name):
         indexes = self.ipr.link_lookup(ifname=name)

@@ -50,9 +50,6 @@ class Plan:
     def add(self, name, action, undo=None):
         self.steps.append(Step(name, action, undo))
 
-    def extend(self, other):
-        self.steps.extend(other.steps)
-
     def __bool__(self):
         return bool(self.steps)
 
