@@ -8,10 +8,8 @@ Measures, in a throw-away lab dom0 (tests/lab), the median of several runs of:
 Run as root: .venv/bin/python bench/bench_bridge.py [--runs N]
 """
 
-import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,6 +18,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'tests', 'lab'))
 
+from benchlib import median_ms, parse_arguments  # noqa: E402 pylint: disable=wrong-import-position
 from xenlab import Lab, link_collection  # noqa: E402 pylint: disable=wrong-import-position
 
 CORE_PROGRAM = r'''
@@ -83,14 +82,8 @@ def task_timings(lab, collections, directory, runs):
     return walls, applies
 
 
-def median_ms(values):
-    return round(statistics.median(values) * 1000, 1)
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--runs', type=int, default=9)
-    args = parser.parse_args()
+    args = parse_arguments(__doc__)
     with tempfile.TemporaryDirectory(prefix='xenfleet-bench-') as directory, \
             Lab({'uplink': 'eth0', 'ssh': False, 'guests': []}, python=sys.executable) as lab:
         collections = link_collection(directory)

@@ -34,8 +34,10 @@ FLEET = {
 
 
 def mac_from_ip(address):
-    """The MAC that xen_vif's mac: auto gives an address (02:00 + the address in hex)."""
-    return '02:00:' + ':'.join('%02x' % int(octet) for octet in address.split('.'))
+    """The MAC that xen_vif's mac: auto gives an address: the collection's own derivation, so the lab's guests
+    carry what the module writes (Fleet makes the collection importable first)."""
+    from ansible_collections.xenfleet.network.plugins.module_utils._vif_derive import mac_from_ip as derive  # pylint: disable=import-outside-toplevel
+    return derive(address)
 
 
 def lab_spec(guests):
@@ -92,9 +94,10 @@ class Fleet:
     """The labs, their inventory, and ansible-playbook runs against them."""
 
     def __init__(self, stack, directory):
-        self.labs = dict((host, stack.enter_context(Lab(lab_spec(guests)))) for host, guests in FLEET.items())
         self.directory = directory
         self.collections = link_collection(directory)
+        sys.path.insert(0, self.collections)
+        self.labs = dict((host, stack.enter_context(Lab(lab_spec(guests)))) for host, guests in FLEET.items())
         self.log_path = os.path.join(directory, 'ansible.log')
         self.inventory = os.path.join(directory, 'inventory.json')
         self.write_guest_configs()
