@@ -48,6 +48,13 @@ class IptablesBackend:
             tools[tool] = (save, restore)
         return tools
 
+    @staticmethod
+    def source():
+        return 'listing'
+
+    def remember(self, applied):
+        """Nothing to keep: iptables-save lists only our chains, which stays fast enough to read every time."""
+
     def persist_paths(self):
         return dict((tool, '%s.%s' % (self.persist_prefix, tool)) for tool in render.TOOLS)
 

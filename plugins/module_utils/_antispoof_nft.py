@@ -18,9 +18,11 @@ learns the source MAC (learning happens after the prerouting hook), before
 ebtables' nat chains and before any frame reaches dom0's own stack, so
 forged frames addressed to dom0 itself are dropped too.
 
-A policy is a dict {(family, set name): set of element tuples}; elements
-are plain values (interface names, MAC and address text, ethertype
-numbers), the same whether rendered here or parsed back from `nft -j`.
+A policy is a dict {(family, set name): set of element keys}; a key is
+the element as nft writes it ('"vif1.0" . 192.0.2.21'), rendered once from a
+vif's values here or from `nft -j` by _antispoof_state. Keys compare as
+plain strings and go into scripts as they are, so a change among thousands
+of vifs costs set arithmetic, not rendering.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -76,6 +78,7 @@ SETS = (
 )
 SETS_BY_NAME = dict((definition.name, definition) for definition in SETS)
 GLOBAL_SETS = ('trusted', 'unlisted')  # not keyed by a vif
+EMPTY = frozenset()
 
 IPV4_RULES = (
     'udp sport 67 iifname != @dhcp_server goto refuse',
@@ -162,42 +165,59 @@ def _nd_target(value):
     return '0x%032x' % value
 
 
-# How each set's elements are written; thousands of vifs mean tens of thousands of elements.
-FORMATTERS = {
-    'ifname': lambda element: '"%s"' % element,
-    'ether_addr': lambda element: '"%s" . %s' % element,
-    'ipv4_addr': lambda element: '"%s" . %s' % element,
-    'ipv6_addr': lambda element: '"%s" . %s' % element,
-    'ether_type': lambda element: '"%s" . 0x%04x' % element,
-    'nd_lladdr': lambda element: '"%s" . 0x%012x' % element,
-    'nd_target': lambda element: '"%s" . %s' % (element[0], _nd_target(element[1])),
+# How the value after a vif's name is written, by the kind of the set's last key component.
+VALUE_FORMATS = {
+    'ether_addr': str,
+    'ipv4_addr': str,
+    'ipv6_addr': str,
+    'ether_type': '0x%04x'.__mod__,
+    'nd_lladdr': '0x%012x'.__mod__,
+    'nd_target': _nd_target,
 }
 
 
-def render_element(definition, element, counter=None, verdict=True):
-    """One element as nft writes it; a map's element with its verdict unless verdict is false (deleting)."""
-    text = FORMATTERS[definition.key[-1]](element)
+def _ifname(name):
+    return '"%s"' % name
+
+
+def element_key(definition, values):
+    """An element's key as nft writes it, from its values (a tuple in the order of the set's key)."""
+    if len(values) == 1:
+        return _ifname(values[0])
+    return '"%s" . %s' % (values[0], VALUE_FORMATS[definition.key[-1]](values[1]))
+
+
+def render_element(definition, key, counter=None, verdict=True):
+    """One element for a script: its key, the counter carried over, and a map's verdict unless verdict is false (deleting)."""
     if counter is not None:
-        text += ' counter packets %d bytes %d' % counter
+        key += ' counter packets %d bytes %d' % counter
     if definition.verdict and verdict:
-        text += ' : ' + definition.verdict
-    return text
+        key += ' : ' + definition.verdict
+    return key
 
 
-def _vif_elements(vif):
-    name = vif.name
-    found = {'guests': [(name,)], 'dropped': [(name,)],
-             'macs': [(name, mac) for mac in vif.macs], 'nd_mac': [(name, int(mac.replace(':', ''), 16)) for mac in vif.macs],
-             'addr4': [(name, host) for host in vif.hosts(4)], 'net4': [(name, net) for net in vif.nets(4)],
-             'addr6': [(name, host) for host in vif.hosts(6)], 'net6': [(name, net) for net in vif.nets(6)],
-             'nd_addr6': [(name, n) for n in vif.numbers(6) if not isinstance(n, tuple)],
-             'nd_net6': [(name, n) for n in vif.numbers(6) if isinstance(n, tuple)],
-             'no_dhcp': [] if vif.dhcp else [(name,)], 'dhcp_server': [(name,)] if vif.dhcp_server else [],
-             'router': [(name,)] if vif.router else []}
+def vif_of(key):
+    """The vif an element belongs to: every set but the global ones is keyed by the vif's name first."""
+    return key[1:key.index('"', 1)]
+
+
+def _vif_keys(vif):
+    """{set name: element keys} of one vif; built as text directly, as thousands of vifs mean tens of thousands of keys."""
+    alone = _ifname(vif.name)
+    prefix = alone + ' . '
+    numbers6 = vif.numbers(6)
+    found = {'guests': [alone], 'dropped': [alone],
+             'macs': [prefix + mac for mac in vif.macs], 'nd_mac': [prefix + '0x' + mac.replace(':', '') for mac in vif.macs],
+             'addr4': [prefix + host for host in vif.hosts(4)], 'net4': [prefix + net for net in vif.nets(4)],
+             'addr6': [prefix + host for host in vif.hosts(6)], 'net6': [prefix + net for net in vif.nets(6)],
+             'nd_addr6': [prefix + _nd_target(n) for n in numbers6 if not isinstance(n, tuple)],
+             'nd_net6': [prefix + _nd_target(n) for n in numbers6 if isinstance(n, tuple)],
+             'no_dhcp': [] if vif.dhcp else [alone], 'dhcp_server': [alone] if vif.dhcp_server else [],
+             'router': [alone] if vif.router else []}
     if not vif.routed:
-        found['ethertypes'] = [(name, number) for number in vif.ethertypes if number not in DEFAULT_ETHERTYPES]
+        found['ethertypes'] = [prefix + '0x%04x' % number for number in vif.ethertypes if number not in DEFAULT_ETHERTYPES]
         for number, set_name in DEFAULT_ETHERTYPES.items():
-            found[set_name] = [] if number in vif.ethertypes else [(name,)]
+            found[set_name] = [] if number in vif.ethertypes else [alone]
     return found
 
 
@@ -206,27 +226,44 @@ def empty_policy(family):
 
 
 def desired_policy(spec, current):
-    """{(family, set): elements} the tables must hold.
+    """{(family, set): element keys} the tables must hold.
 
     current is the policy now in the kernel ({} when there is none): without
     purge, the elements of vifs not named in the task stay as they are, and
     without trusted_ports the trusted ports stay as they are.
     """
-    listed = set(spec.vif_names())
+    unlisted = _elements_of_others(set(spec.vif_names()))
     policy = {}
     for family in FAMILIES:
         policy.update(empty_policy(family))
         for key in policy:
             if key[0] == family and key[1] not in GLOBAL_SETS and not spec.purge:
-                policy[key] = set(element for element in current.get(key, ()) if element[0] not in listed)
+                policy[key] = unlisted(current.get(key, EMPTY))
     for vif in spec.vifs:
         family = 'inet' if vif.routed else 'bridge'
-        for name, elements in _vif_elements(vif).items():
-            policy[(family, name)].update(elements)
+        for name, keys in _vif_keys(vif).items():
+            if keys:
+                policy[(family, name)].update(keys)
     trusted = spec.trusted_ports
-    policy[('bridge', 'trusted')] = set((port,) for port in trusted) if trusted is not None else set(current.get(('bridge', 'trusted'), ()))
-    policy[('bridge', 'unlisted')] = set((pattern,) for pattern in spec.vif_patterns) if spec.unlisted_vifs == 'drop' else set()
+    policy[('bridge', 'trusted')] = set(_ifname(port) for port in trusted) if trusted is not None else set(current.get(('bridge', 'trusted'), ()))
+    policy[('bridge', 'unlisted')] = set(_ifname(pattern) for pattern in spec.vif_patterns) if spec.unlisted_vifs == 'drop' else set()
     return policy
+
+
+def _elements_of_others(listed):
+    """A function keeping the elements of a set that belong to vifs not in listed.
+
+    A task naming a few vifs among thousands runs this over every element, so
+    the few are matched as key prefixes ('"vif1.0"' ends with the quote, so it
+    cannot match vif1.00); many are looked up by name.
+    """
+    if not listed:
+        return set
+    if len(listed) <= 32:
+        prefixes = tuple(_ifname(name) for name in listed)
+        return lambda elements: set(element for element in elements if not element.startswith(prefixes))
+    return lambda elements: set(element for element in elements if vif_of(element) not in listed)
+
 
 
 def family_needed(policy, family):
@@ -236,12 +273,12 @@ def family_needed(policy, family):
 
 def vifs_of(policy):
     """Names of the vifs that have a policy, by family."""
-    return dict((family, sorted(element[0] for element in policy.get((family, 'guests'), ()))) for family in FAMILIES)
+    return dict((family, sorted(vif_of(element) for element in policy.get((family, 'guests'), ()))) for family in FAMILIES)
 
 
 # ---------------------------------------------------------------- scripts
 
-def _set_declaration(family, definition, elements, counters, rendered):
+def _set_declaration(family, definition, elements, counters):
     if definition.key[-1] in ('nd_target', 'nd_lladdr'):
         key = 'typeof ' + ' . '.join(TYPEOF[kind] for kind in definition.key)
     else:
@@ -252,27 +289,16 @@ def _set_declaration(family, definition, elements, counters, rendered):
     if definition.counter:
         lines.append('\t\tcounter')
     if elements:
-        if definition.counter and counters:
+        if definition.counter or definition.verdict:
             texts = [render_element(definition, element, counters.get((family, definition.name, element))) for element in sorted(elements)]
         else:
-            texts = _rendered(rendered, family, definition, elements)
+            texts = sorted(elements)
         lines.append('\t\telements = {\n\t\t\t%s\n\t\t}' % ',\n\t\t\t'.join(texts))
     lines.append('\t}')
     return '\n'.join(lines) + '\n'
 
 
-def _rendered(cache, family, definition, elements):
-    """The elements as text, sorted; cache (a dict, or None) keeps them for the next script of the same run."""
-    key = (family, definition.name)
-    if cache is None or key not in cache:
-        texts = [render_element(definition, element) for element in sorted(elements)]
-        if cache is None:
-            return texts
-        cache[key] = texts
-    return cache[key]
-
-
-def table_body(family, policy, counters=None, rendered=None):
+def table_body(family, policy, counters=None):
     """The inside of one table, elements included; counters (from the kernel) are carried over when given."""
     counters = counters or {}
     unlisted = counters.get((family, UNLISTED_COUNTER))
@@ -281,7 +307,7 @@ def table_body(family, policy, counters=None, rendered=None):
         parts.append('\tcounter %s {\n%s\t}\n' % (UNLISTED_COUNTER, '\t\tpackets %d bytes %d\n' % unlisted if unlisted else ''))
     for definition in SETS:
         if family in definition.families:
-            parts.append(_set_declaration(family, definition, policy.get((family, definition.name), ()), counters, rendered))
+            parts.append(_set_declaration(family, definition, policy.get((family, definition.name), ()), counters))
     for name, hooked, rules in _chains(family):
         lines = ['\tchain %s {' % name]
         if hooked:
@@ -294,21 +320,21 @@ def table_body(family, policy, counters=None, rendered=None):
     return ''.join(parts)
 
 
-def full_script(policy, counters=None, delete=(), rendered=None):
+def full_script(policy, counters=None, delete=()):
     """One script replacing the tables the policy needs and deleting those in delete it does not need."""
     parts = []
     for family in FAMILIES:
         if family_needed(policy, family):
-            parts.append(replace_table_script(family, TABLE, table_body(family, policy, counters, rendered)))
+            parts.append(replace_table_script(family, TABLE, table_body(family, policy, counters)))
         elif family in delete:
             parts.append(delete_table_script(family, TABLE))
     return ''.join(parts)
 
 
-def persist_text(policy, rendered=None):
+def persist_text(policy):
     header = ('#!/usr/sbin/nft -f\n# Written by xenfleet.network xen_antispoof; loaded at boot with nft -f.\n'
               '# Replaces only the tables named here, in one transaction.\n')
-    return header + full_script(policy, rendered=rendered)
+    return header + full_script(policy)
 
 
 def element_script(family, before, after, chunk=512):
@@ -319,7 +345,7 @@ def element_script(family, before, after, chunk=512):
             if family not in definition.families:
                 continue
             key = (family, definition.name)
-            changed = sorted(set(left.get(key, ())) - set(right.get(key, ())))
+            changed = sorted(left.get(key, EMPTY) - right.get(key, EMPTY))
             for start in range(0, len(changed), chunk):
                 rendered = ', '.join(render_element(definition, element, verdict=verb == 'add') for element in changed[start:start + chunk])
                 lines.append('%s element %s %s %s { %s }' % (verb, family, TABLE, definition.name, rendered))

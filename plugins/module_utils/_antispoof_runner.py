@@ -48,7 +48,7 @@ def make_backends(module, spec):
     """(chosen backend, the other one or None when its tools are missing)."""
     path = module.params.get('persist_path')
     nft_path = module.get_bin_path('nft', required=spec.backend == 'nftables')
-    nft = NftBackend(module.run_command, nft_path, path if spec.backend == 'nftables' else None) if nft_path else None
+    nft = NftBackend(module.run_command, nft_path, path if spec.backend == 'nftables' else None, module.params.get('cache_dir')) if nft_path else None
     tools = IptablesBackend.find_tools(module.get_bin_path)
     if spec.backend == 'iptables' and tools is None:
         module.fail_json(msg='backend iptables needs the nf_tables-backed tools iptables-nft-restore, ip6tables-nft-restore '
@@ -122,13 +122,15 @@ def converge(module, spec, backends):
             plan.add(change.summary, change.apply, change.undo)
     persist = spec.state == 'absent' or module.params.get('persist', True)
     files = persist_steps(plan, changes[-1].persist) if persist else {}
-    result = dict(changed=bool(plan), plan=plan.names(), backend=spec.backend, state=spec.state, sysctl=sysctls,
+    result = dict(changed=bool(plan), plan=plan.names(), backend=spec.backend, state=spec.state, sysctl=sysctls, ruleset_source=chosen.source(),
                   persist_paths=sorted(changes[-1].persist) if persist and spec.state == 'present' else [])
     if module._diff:
         result['diff'] = diffs(changes, files)
     if module.check_mode or not plan:
         if module.check_mode and changes[-1]:
             _check(module, changes[-1], result)
+        if not module.check_mode:
+            chosen.remember(applied=False)
         result.update(counters_result(chosen, spec, changes[-1]))
         return result
     started = time.monotonic()
@@ -140,6 +142,7 @@ def converge(module, spec, backends):
                          failed_step=error.step, rolled_back=list(reversed(error.done)),
                          rollback_errors=error.rollback_errors, plan=plan.names())
     result['apply_seconds'] = round(time.monotonic() - started, 3)
+    chosen.remember(applied=bool(changes[-1]))
     result.update(counters_result(chosen, spec, changes[-1], refresh=True))
     return result
 

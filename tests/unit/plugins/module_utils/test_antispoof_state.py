@@ -86,6 +86,6 @@ def test_absent_deletes_only_the_collections_tables():
 def test_ranges_that_are_not_one_network_stay_ranges():
     definition = render.SETS_BY_NAME['net4']
     element, counter = state.parse_element(definition, {'concat': ['vif1.0', {'range': ['10.0.0.1', '10.0.0.6']}]})
-    assert element == ('vif1.0', '10.0.0.1-10.0.0.6') and counter is None
+    assert element == '"vif1.0" . 10.0.0.1-10.0.0.6' and counter is None
     element, _counter = state.parse_element(definition, {'concat': ['vif1.0', {'range': ['10.0.0.0', '10.0.0.255']}]})
-    assert element == ('vif1.0', '10.0.0.0/24')
+    assert element == '"vif1.0" . 10.0.0.0/24'
