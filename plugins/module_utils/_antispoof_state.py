@@ -17,7 +17,7 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_nft import (
-    FAMILIES, HOOK, PRIORITY, SETS_BY_NAME, UNLISTED_COUNTER, element_key, expected_layout, family_needed)
+    FAMILIES, HOOK, PRIORITY, SETS_BY_NAME, element_key, expected_layout, family_needed)
 
 ETHERTYPE_SYMBOLS = {'ip': 0x0800, 'arp': 0x0806, 'ip6': 0x86dd, '8021q': 0x8100, 'vlan': 0x8100, '8021ad': 0x88a8}
 
@@ -31,7 +31,7 @@ class TableState:
         self.chains = {}  # name -> number of rules
         self.hooks = {}  # name -> (hook, priority) of base chains
         self.sets = {}  # name -> set of element tuples
-        self.counters = {}  # (family, set, element key) or (family, counter name) -> (packets, bytes)
+        self.counters = {}  # (family, set, element key) -> (packets, bytes)
 
     def layout(self):
         return {'comment': self.comment, 'chains': dict(self.chains), 'sets': sorted(self.sets)}
@@ -113,9 +113,6 @@ def parse_table(family, objects):
                 table.comment = rule.get('comment')
         elif 'set' in entry or 'map' in entry:
             read_set(table, entry.get('set') or entry['map'])
-        elif 'counter' in entry and entry['counter'].get('name') == UNLISTED_COUNTER:
-            counter = entry['counter']
-            table.counters[(family, UNLISTED_COUNTER)] = (counter.get('packets', 0), counter.get('bytes', 0))
     return table
 
 
@@ -198,5 +195,6 @@ def vif_counters(counters, names):
 
 
 def unlisted_counter(counters):
-    packets, octets = counters.get(('bridge', UNLISTED_COUNTER), (0, 0))
-    return {'packets': packets, 'bytes': octets}
+    """The frames dropped from ports without a policy, summed over the name patterns."""
+    dropped = [value for key, value in counters.items() if key[:2] == ('bridge', 'unlisted')]
+    return {'packets': sum(value[0] for value in dropped), 'bytes': sum(value[1] for value in dropped)}

@@ -17,8 +17,9 @@ sockets opened in the receivers' namespaces look for the frame's nonce.
              advertisements for itself, IPv6) passes both ways, the bridge's
              FDB maps every MAC to its own port, conntrack has no entry for
              bridged guest traffic, the routed guest g3 cannot forge its
-             source, and g1 restarted (vif deleted and recreated) is
-             protected at once.
+             source, g1 restarted (vif deleted and recreated) is
+             protected at once, and g4, whose vif has no policy, is cut off
+             (it reaches g2 in the baseline).
 
 Sockets are opened in a lab namespace by a thread that joined it with
 setns(2); a socket stays in the namespace it was made in, so one process
@@ -389,6 +390,14 @@ class Matrix:
             if entry.get('state') != 'permanent' and 'self' not in entry.get('flags', []):
                 self.lab.run('dom0', ['bridge', 'fdb', 'del', entry['mac'], 'dev', entry['ifname'], 'master'], check=False)
 
+    def unlisted(self, protected):
+        """g4's vif matches vif* but has no policy: secure by default, its frames are dropped."""
+        reached = self.lab.ping('g4', '192.0.2.22', timeout=1)
+        if protected:
+            self.expect(not reached, 'g4, whose vif has no policy, cannot reach g2')
+        else:
+            self.expect(reached, 'without protection, g4 (a vif without a policy) reaches g2')
+
     def restart(self):
         """A guest restarted (vif deleted and recreated, same name) is protected before anything reruns."""
         self.lab.restart_guest('g1', replug=True)
@@ -414,12 +423,14 @@ def main(argv=None):
             matrix.fdb(True)
             matrix.conntrack(True)
             matrix.routed(True)
+            matrix.unlisted(True)
             matrix.restart()  # only g1's side changes; the receivers (g2, upstream, dom0) keep running
         else:
             matrix.conntrack(False)
             matrix.forged(False)
             matrix.fdb(False)
             matrix.routed(False)
+            matrix.unlisted(False)
             matrix.forget_poisoned_neighbours()
     finally:
         matrix.stop()

@@ -51,6 +51,9 @@ def test_counters_come_from_the_dispatch_map_the_dropped_set_and_the_named_count
     assert result['vif1.0']['accepted']['packets'] > 0
     assert set(result) == {'vif1.0', 'vif2.0', 'vif3.0'}
     assert state.unlisted_counter(counters) == {'packets': 0, 'bytes': 0}
+    counters[('bridge', 'unlisted', '"vif*"')] = (2, 120)
+    counters[('bridge', 'unlisted', '"tap*"')] = (1, 60)
+    assert state.unlisted_counter(counters) == {'packets': 3, 'bytes': 180}
 
 
 def test_a_rerun_against_the_kernels_tables_plans_nothing():
