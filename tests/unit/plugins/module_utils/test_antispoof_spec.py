@@ -5,11 +5,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gc
+import ipaddress
 import time
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_spec import link_local_from_mac
+from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_spec import (
+    _link_local_block, _plain_ipv4_block, _plain_ipv6_block, link_local_from_mac)
 
 from antispoof_testing import problems, spec, vif
 
@@ -120,3 +125,137 @@ def test_a_thousand_vifs_validate_quickly():
     started = time.monotonic()
     assert len(spec(vifs).vifs) == 5000
     assert time.monotonic() - started < 5
+
+
+def test_the_collector_runs_again_after_validation():
+    """Building the vifs pauses the cycle collector; success, problems and a crash all turn it back on."""
+    spec([vif()])
+    problems([vif(mac=[])])
+    with pytest.raises(KeyError):
+        spec([{'mac': ['02:00:c0:00:02:15']}])
+    assert gc.isenabled()
+
+
+def test_an_ipv6_scope_id_stays_in_the_text_and_the_messages():
+    assert spec([vif(ipv6=['2001:db8::1%eth0'])]).vifs[0].hosts(6) == ['2001:db8::1%eth0', 'fe80::c0ff:fe00:215']
+    assert problems([vif(ipv6=['2001:db8::1%eth0']), vif('vif2.0', mac=['02:00:c0:00:02:16'], ipv4=[], ipv6=['2001:db8::1'])]) == [
+        "vifs[1].ipv6 '2001:db8::1/128' overlaps '2001:db8::1%eth0/128' of vif vif1.0; each guest needs addresses of its own"]
+
+
+# The fast paths against ipaddress, which the module used for every entry before: for any text,
+# the fast path either leaves it to ipaddress (None) or gives exactly what ipaddress makes of it.
+
+def ipaddress_block(text, version):
+    """What ipaddress makes of an entry a guest may own: (first, last, prefix length, text), or None."""
+    try:
+        network = ipaddress.ip_network(text)
+    except ValueError:
+        return None
+    address = network.network_address
+    if network.version != version or address.is_multicast or address.is_loopback or address.is_unspecified or (
+            address == ipaddress.IPv4Address('255.255.255.255')):
+        return None
+    single = network.prefixlen == network.max_prefixlen
+    return int(address), int(network.broadcast_address), network.prefixlen, str(address) if single else str(network)
+
+
+def _canonical(network_class, bits):
+    """str() of random networks and addresses, the usual spellings."""
+    return st.tuples(st.integers(0, 2 ** bits - 1), st.integers(0, bits)).map(
+        lambda pair: network_class(pair, strict=False)).map(lambda network: str(network.network_address) if network.prefixlen == bits else str(network))
+
+
+def _sparse_ipv6_numbers():
+    """Addresses with zero groups in runs of every length, the cases '::' has to choose between."""
+    return st.lists(st.sampled_from([0, 0, 0, 1, 0xff, 0xffff, 0x2001, 0xdb8, 0xfe80]), min_size=8, max_size=8).map(
+        lambda groups: sum(group << (16 * (7 - index)) for index, group in enumerate(groups)))
+
+
+EDGE_CASES = ['', '/0', '::', '::/0', '::1', '::ffff:1.2.3.4', '::ffff:102:304', '::1.2.3.4', '::102:304', '64:ff9b::1.2.3.4', '2001:db8::',
+              '2001:db8::/32', '2001:db8::/032', '2001:DB8::1', '2001:0db8::1', '2001:db8::1%eth0', '2001:db8::0:1', '2001:db8:0:0:1::1',
+              '1:0:2:3:4:5:6:7', '1::2:3:4:5:6:7', '1:2:3:4:5:6:7::', '::2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8::', '1::2::3',
+              ':1::2', '1::2:', 'ff02::1', 'fe80::1', '2001:db8::1/128', '2001:db8::1/64', '2001:db8::/129', '2001:db8::/-1', '2001:db8::/+64',
+              '10.0.0.1', '010.0.0.1', '10.0.0.01', ' 10.0.0.1', '10.0.0.1 ', '10.0.0.1\n', '10.0.0.1/32', '10.0.0.0/8', '10.0.0.0/08',
+              '10.0.0.0/255.0.0.0', '10.0.0.0/', '10.0.0.0/24/24', '10.0.0.1/24', '1.2.3', '1.2.3.4.5', '256.0.0.1', '0x0a.0.0.1', '0.0.0.0',
+              '0.0.0.0/0', '127.0.0.1', '224.0.0.1', '239.255.255.255/32', '255.255.255.255', '\uff11.2.3.4', '1.2.3.4/\u0663\u0662', '1.2.3.4\x00']
+TEXTS = st.one_of(st.sampled_from(EDGE_CASES), _canonical(ipaddress.IPv4Network, 32), _canonical(ipaddress.IPv6Network, 128),
+                  _sparse_ipv6_numbers().map(lambda number: str(ipaddress.IPv6Address(number))),
+                  _sparse_ipv6_numbers().map(lambda number: ipaddress.IPv6Address(number).exploded),
+                  _canonical(ipaddress.IPv6Network, 128).map(str.upper),
+                  st.text(alphabet='0123456789abcdefABCDEF:./% \n', max_size=45))
+
+
+@settings(max_examples=3000, deadline=None)
+@given(TEXTS)
+@example('2001:db8::1')
+def test_the_fast_paths_give_what_ipaddress_gives_or_leave_the_text_to_it(text):
+    for version, plain_block in ((4, _plain_ipv4_block), (6, _plain_ipv6_block)):
+        block = plain_block(text)
+        assert block is None or block == ipaddress_block(text, version)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_canonical(ipaddress.IPv4Network, 32))
+def test_every_usual_ipv4_spelling_takes_the_fast_path(text):
+    assert _plain_ipv4_block(text) == ipaddress_block(text, 4)
+
+
+@pytest.mark.parametrize('text', ['::ffff:102:304', '::102:304', '2001:db8::0:1', '2001:DB8::1', '2001:db8::1%eth0', '1::2:3:4:5:6:7'])
+def test_ipv4_mapped_and_unusual_ipv6_spellings_are_left_to_ipaddress(text):
+    """Newer Pythons print IPv4-mapped addresses dotted, so ipaddress alone knows their text."""
+    assert _plain_ipv6_block(text) is None
+
+
+@pytest.mark.parametrize('text', ['2001:db8::1', '2001:db8:a:1f3::1', '2001:db8:5::/64', '1:2:3:4:5:6:7:8', '2001:db8::', '1::', 'fe80::c0ff:fe00:215',
+                                  '2001:db8:1:2:3:4::/96', '2a00:1450:4001:82b::200e'])
+def test_usual_ipv6_spellings_take_the_fast_path(text):
+    assert _plain_ipv6_block(text) is not None
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.integers(0, 2 ** 48 - 1))
+@example(0x020000000000)
+def test_the_link_local_address_is_what_ipaddress_reads_from_its_eui64_spelling(value):
+    octets = [value >> shift & 0xff for shift in range(40, -8, -8)]
+    mac = ':'.join('%02x' % octet for octet in octets)
+    expected = ipaddress.IPv6Address('fe80::%02x%02x:%02xff:fe%02x:%02x%02x' % tuple([octets[0] ^ 2] + octets[1:]))
+    assert _link_local_block(mac) == (int(expected), int(expected), 128, str(expected))
+
+
+def _reference_forms(params, version):
+    """hosts, nets and numbers of one vif as the module computed them with ipaddress alone."""
+    networks = [ipaddress.ip_network(text) for text in params['ipv%d' % version]]
+    if version == 6 and params['ipv6_link_local']:
+        networks += [ipaddress.IPv6Network(link_local_from_mac(mac)) for mac in params['mac']]
+    ordered = sorted(networks)
+    if any(int(current.network_address) <= int(previous.broadcast_address) for previous, current in zip(ordered, ordered[1:])):
+        ordered = sorted(ipaddress.collapse_addresses(networks))
+    hosts = [str(net.network_address) for net in ordered if net.prefixlen == net.max_prefixlen]
+    nets = [str(net) for net in ordered if net.prefixlen < net.max_prefixlen]
+    numbers = [int(net.network_address) if net.prefixlen == net.max_prefixlen else (int(net.network_address), int(net.broadcast_address))
+               for net in ordered]
+    return hosts, nets, numbers, ordered
+
+
+def _small_networks(network_class, base, bits, lengths):
+    """Networks and addresses close together, so that they often overlap; one address written with and without /32 or /128."""
+    return st.tuples(st.integers(0, 63), st.sampled_from(lengths), st.booleans()).map(
+        lambda entry: (network_class((base + entry[0], entry[1]), strict=False), entry[2])).map(
+        lambda entry: str(entry[0].network_address) if entry[0].prefixlen == bits and entry[1] else str(entry[0]))
+
+
+SMALL_IPV4 = _small_networks(ipaddress.IPv4Network, 10 << 24, 32, [32, 32, 31, 30, 28])
+SMALL_IPV6 = _small_networks(ipaddress.IPv6Network, 0x20010db8 << 96, 128, [128, 128, 127, 126, 124])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(SMALL_IPV4, max_size=5), st.lists(SMALL_IPV6, max_size=5), st.booleans(),
+       st.lists(st.sampled_from(['02:00:00:00:00:01', '02:00:00:00:00:02', '00:16:3e:12:34:56']), min_size=1, max_size=3, unique=True))
+def test_hosts_nets_and_numbers_are_what_ipaddress_made_of_them(ipv4, ipv6, link_local, macs):
+    params = vif(ipv4=ipv4, ipv6=ipv6, ipv6_link_local=link_local, mac=macs)
+    policy = spec([params]).vifs[0]
+    params['mac'] = sorted(macs)
+    for version in (4, 6):
+        hosts, nets, numbers, networks = _reference_forms(params, version)
+        assert (policy.hosts(version), policy.nets(version), policy.numbers(version)) == (hosts, nets, numbers)
+        assert [network for network in policy.networks if network.version == version] == networks
