@@ -348,7 +348,13 @@ class AntispoofSpec:
         problems = []
         if self.backend not in BACKENDS:
             problems.append("backend '%s' is not one of %s" % (self.backend, ', '.join(BACKENDS)))
-        self.vifs = _without_gc(lambda: [VifPolicy(dict(vif), 'vifs[%d]' % index, problems) for index, vif in enumerate(params.get('vifs') or [])])
+        entries = list(enumerate(params.get('vifs') or []))
+        # vifs with state=absent: only their names matter, and their policy goes
+        self.removed = [vif['name'] for _index, vif in entries if vif.get('state') == 'absent']
+        problems.extend(vif_name_problem('vifs[%d].name' % index, vif['name']) for index, vif in entries if vif.get('state') == 'absent')
+        present = [(index, vif) for index, vif in entries if vif.get('state') != 'absent']
+        self._positions = [index for index, _vif in present]  # a present vif's index in the task's list, for messages
+        self.vifs = _without_gc(lambda: [VifPolicy(dict(vif), 'vifs[%d]' % index, problems) for index, vif in present])
         for pattern in self.trusted_ports or []:
             problems.append(pattern_problem('trusted_ports', pattern))
         for pattern in self.vif_patterns:
@@ -369,9 +375,11 @@ class AntispoofSpec:
                 owner = owners.setdefault((kind, value), index)
                 if owner != index:
                     found.append("vifs[%d].%s '%s' is already %s of vif %s" % (
-                        index, kind, value, 'the name' if kind == 'name' else 'a MAC', self.vifs[owner].name))
+                        self._positions[index], kind, value, 'the name' if kind == 'name' else 'a MAC', self.vifs[owner].name))
             if vif.name in (self.trusted_ports or []):
-                found.append("vifs[%d].name '%s' is also in trusted_ports; a port is either trusted or filtered" % (index, vif.name))
+                found.append("vifs[%d].name '%s' is also in trusted_ports; a port is either trusted or filtered" % (self._positions[index], vif.name))
+            if vif.name in self.removed:
+                found.append("vifs[%d].name '%s' is also listed with state absent; a vif either has a policy or not" % (self._positions[index], vif.name))
         return found + self._overlaps()
 
     def _shares_nothing(self):
@@ -379,7 +387,7 @@ class AntispoofSpec:
         names = [vif.name for vif in self.vifs]
         macs = [mac for vif in self.vifs for mac in vif.macs]
         trusted = self.trusted_ports or []
-        if len(set(names)) < len(names) or len(set(macs)) < len(macs) or any(name in trusted for name in names):
+        if len(set(names)) < len(names) or len(set(macs)) < len(macs) or any(name in trusted for name in names) or set(names) & set(self.removed):
             return False
         return not any(_any_overlap([block for vif in self.vifs for block in vif.blocks[version]], bits)
                        for version, bits in ((4, 32), (6, 128)))
@@ -393,7 +401,7 @@ class AntispoofSpec:
         for version, start, end, index, position in ranges:
             if reach is not None and reach[0] == version and start <= reach[1] and reach[2] != index:
                 found.append("vifs[%d].ipv%d '%s' overlaps '%s' of vif %s; each guest needs addresses of its own" % (
-                    index, version, self._cidr(index, version, position), self._cidr(reach[2], version, reach[3]), self.vifs[reach[2]].name))
+                    self._positions[index], version, self._cidr(index, version, position), self._cidr(reach[2], version, reach[3]), self.vifs[reach[2]].name))
             if reach is None or reach[0] != version or end > reach[1]:
                 reach = (version, end, index, position)
         return found
@@ -403,7 +411,8 @@ class AntispoofSpec:
         return str(_ip_network(self.vifs[index].blocks[version][position], version))
 
     def vif_names(self):
-        return [vif.name for vif in self.vifs]
+        """Every vif the task names: those given a policy and those whose policy goes (state absent)."""
+        return [vif.name for vif in self.vifs] + self.removed
 
 
 def _any_overlap(blocks, bits):

@@ -51,13 +51,21 @@ options:
           - The vif's name in dom0, at most 15 characters of letters, digits, C(.), C(_), C(-) and C(@).
         type: str
         required: true
+      state:
+        description:
+          - V(absent) removes this vif's policy and needs nothing but O(vifs[].name). The other vifs keep theirs, so
+            a playbook retiring one guest need not list the others (O(purge) does the same for every vif not listed).
+          - Frames from the vif are then dropped as those of any vif without a policy (see O(unlisted_vifs)).
+        type: str
+        choices: [present, absent]
+        default: present
       mac:
         description:
           - The MAC addresses the guest may send from, normally the one MAC of its C(vif) line.
           - The only MACs it may claim in ARP and neighbour discovery.
+          - Required unless O(vifs[].state=absent).
         type: list
         elements: str
-        required: true
       ipv4:
         description:
           - IPv4 addresses (C(192.0.2.21)) and networks (C(192.0.2.16/28)) the guest may send from and claim in ARP.
@@ -224,6 +232,12 @@ EXAMPLES = r'''
     trusted_ports: [eth0]
     vifs: "{{ guests | map(attribute='antispoof') | list }}"
 
+- name: Retire one guest's policy; every other vif keeps its own
+  xenfleet.network.xen_antispoof:
+    vifs:
+      - name: vif7.0
+        state: absent
+
 - name: Remove everything the collection added, in both backends
   xenfleet.network.xen_antispoof:
     state: absent
@@ -302,7 +316,8 @@ from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_runner
 def main():
     vif_options = dict(
         name=dict(type='str', required=True),
-        mac=dict(type='list', elements='str', required=True),
+        state=dict(type='str', choices=['present', 'absent'], default='present'),
+        mac=dict(type='list', elements='str'),
         ipv4=dict(type='list', elements='str', default=[]),
         ipv6=dict(type='list', elements='str', default=[]),
         ipv6_link_local=dict(type='bool', default=True),
@@ -314,7 +329,7 @@ def main():
     )
     module = AnsibleModule(
         argument_spec=dict(
-            vifs=dict(type='list', elements='dict', options=vif_options, default=[]),
+            vifs=dict(type='list', elements='dict', options=vif_options, default=[], required_if=[('state', 'present', ['mac'])]),
             purge=dict(type='bool', default=False),
             trusted_ports=dict(type='list', elements='str'),
             unlisted_vifs=dict(type='str', choices=['drop', 'accept'], default='drop'),

@@ -128,3 +128,12 @@ def test_empty_spec_still_keeps_unlisted_vifs_out():
     policy = render.desired_policy(AntispoofSpec({'vifs': [], 'trusted_ports': ['eth0']}), {})
     assert render.family_needed(policy, 'bridge') and not render.family_needed(policy, 'inet')
     assert 'iifname @unlisted drop' in render.persist_text(policy)
+
+
+def test_a_vif_with_state_absent_loses_its_elements_and_the_others_keep_theirs():
+    current = render.desired_policy(spec(), {})
+    after = render.desired_policy(spec([dict(name='vif2.0', state='absent')], trusted_ports=None), current)
+    assert vifs_in(after) == ['vif1.0'] and vifs_in(after, 'inet') == ['vif3.0']
+    assert not any(render.vif_of(key) == 'vif2.0' for keys in after.values() for key in keys if keys is not after[('bridge', 'trusted')])
+    script = render.element_script('bridge', current, after)
+    assert 'add element' not in script and 'delete element bridge xenfleet_antispoof guests { "vif2.0" }' in script

@@ -259,3 +259,16 @@ def test_hosts_nets_and_numbers_are_what_ipaddress_made_of_them(ipv4, ipv6, link
         hosts, nets, numbers, networks = _reference_forms(params, version)
         assert (policy.hosts(version), policy.nets(version), policy.numbers(version)) == (hosts, nets, numbers)
         assert [network for network in policy.networks if network.version == version] == networks
+
+
+def test_a_vif_with_state_absent_needs_only_its_name_and_is_named_by_the_task():
+    removed = spec([vif(), dict(name='vif7.0', state='absent')])
+    assert removed.vif_names() == ['vif1.0', 'vif7.0']
+    assert [policy.name for policy in removed.vifs] == ['vif1.0']
+
+
+def test_a_vif_cannot_be_both_absent_and_present_and_messages_keep_the_tasks_indexes():
+    found = problems([dict(name='vif1.0', state='absent'), vif(), vif('vif2.0', ipv4=['192.0.2.21'], mac=['02:00:c0:00:02:16'])])
+    assert "vifs[1].name 'vif1.0' is also listed with state absent; a vif either has a policy or not" in found
+    assert any(problem.startswith("vifs[2].ipv4 '192.0.2.21/32' overlaps") for problem in found), found
+    assert problems([dict(name='a-vif-name-too-long', state='absent')]) == ["vifs[0].name 'a-vif-name-too-long' is 19 characters; Linux allows 15"]
