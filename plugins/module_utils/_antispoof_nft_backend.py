@@ -30,7 +30,6 @@ from ansible_collections.xenfleet.network.plugins.module_utils._nft import Nft, 
 from ansible_collections.xenfleet.network.plugins.module_utils._nft_snapshot import SnapshotStore, ruleset_generation
 
 DEFAULT_PERSIST_PATH = '/etc/nftables.d/xenfleet-antispoof.nft'
-DEFAULT_CACHE_DIR = '/run/xenfleet-network'
 
 
 class NftBackend:

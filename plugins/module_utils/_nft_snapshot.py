@@ -40,18 +40,16 @@ def ruleset_generation():
         return None
     nftsocket = importlib.import_module('pyroute2.netlink.nfnetlink.nftsocket')
     netlink = importlib.import_module('pyroute2.netlink')
-    sock = nftsocket.NFTSocket()
     try:
-        replies = sock.request_get(nftsocket.nft_gen_msg(), nftsocket.NFT_MSG_GETGEN, netlink.NLM_F_REQUEST)
-        for reply in replies:
-            generation = reply.get_attr('NFTA_GEN_ID')
-            if generation is not None:
-                return generation
-    except Exception:  # pylint: disable=broad-except  # an old kernel or library: fall back to listing
+        sock = nftsocket.NFTSocket()
+        try:
+            replies = sock.request_get(nftsocket.nft_gen_msg(), nftsocket.NFT_MSG_GETGEN, netlink.NLM_F_REQUEST)
+            generations = [reply.get_attr('NFTA_GEN_ID') for reply in replies]
+        finally:
+            sock.close()
+    except Exception:  # pylint: disable=broad-except  # an old kernel or library: the caller lists the tables instead
         return None
-    finally:
-        sock.close()
-    return None
+    return next((generation for generation in generations if generation is not None), None)
 
 
 def namespace_identity():
