@@ -265,7 +265,6 @@ def _elements_of_others(listed):
     return lambda elements: set(element for element in elements if vif_of(element) not in listed)
 
 
-
 def family_needed(policy, family):
     """The bridge table always exists while the policy is present; the inet one only with routed vifs."""
     return family == 'bridge' or bool(policy.get((family, 'guests')))
