@@ -30,6 +30,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils import _deps
 from ansible_collections.xenfleet.network.plugins.module_utils._atomic_file import read_bytes, remove_file, write_atomic
 
 BOOT_ID_PATH = '/proc/sys/kernel/random/boot_id'
+NETNS_DIR = '/run/netns'  # where `ip netns add` keeps namespaces that no process is in
 SO_NETNS_COOKIE = getattr(socket, 'SO_NETNS_COOKIE', 71)  # Linux 5.14; Python names it from 3.12 on
 FORMAT = 1
 
@@ -67,20 +68,41 @@ def namespace_identity():
     return '%s/%d' % (boot_id.decode('ascii', 'replace').strip(), cookie)
 
 
+def _namespace_inode(path):
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def live_namespace_inodes():
+    """Inodes of the network namespaces that still exist: those of running processes and those kept by `ip netns`."""
+    paths = ['/proc/%s/ns/net' % pid for pid in os.listdir('/proc') if pid.isdigit()]
+    if os.path.isdir(NETNS_DIR):
+        paths.extend(os.path.join(NETNS_DIR, name) for name in os.listdir(NETNS_DIR))
+    return set(inode for inode in map(_namespace_inode, paths) if inode is not None)
+
+
 class SnapshotStore:
-    """Snapshots of one owner's tables, one file per network namespace under directory."""
+    """Snapshots of one owner's tables, one file per network namespace under directory.
+
+    A file is named by its namespace's inode, so a namespace has one file at most; the identity inside it
+    (boot id and cookie; an inode is reused) is what load() trusts. Saving removes the files of namespaces
+    that are gone: labs and containers come and go, and a dom0 keeps running.
+    """
 
     def __init__(self, directory, owner):
         self.directory = directory
         self.owner = owner
         self.identity = namespace_identity()
+        self.inode = _namespace_inode('/proc/self/ns/net')
 
-    def _path(self):
-        return os.path.join(self.directory, '%s-%s.json' % (self.owner, self.identity.rsplit('/', 1)[1]))
+    def _path(self, inode=None):
+        return os.path.join(self.directory, '%s-%d.json' % (self.owner, self.inode if inode is None else inode))
 
     def load(self, generation):
         """The saved data if it was saved at this generation of this namespace, else None."""
-        if self.identity is None or generation is None:
+        if self.identity is None or self.inode is None or generation is None:
             return None
         text = read_bytes(self._path())
         if not text:
@@ -95,16 +117,25 @@ class SnapshotStore:
 
     def save(self, generation, data):
         """Remember data as the state at generation; never fails the caller (a lost snapshot costs one listing)."""
-        if self.identity is None or generation is None:
+        if self.identity is None or self.inode is None or generation is None:
             return
         text = json.dumps({'format': FORMAT, 'namespace': self.identity, 'generation': generation, 'data': data}, separators=(',', ':'))
         try:
             write_atomic(self._path(), text.encode('utf-8'), mode=0o600)
+            self._remove_those_of_gone_namespaces()
         except (IOError, OSError):
             self.forget()
 
+    def _remove_those_of_gone_namespaces(self):
+        live = live_namespace_inodes()
+        prefix = self.owner + '-'
+        for name in os.listdir(self.directory):
+            inode = name[len(prefix):-len('.json')] if name.startswith(prefix) and name.endswith('.json') else ''
+            if inode.isdigit() and int(inode) not in live:
+                remove_file(os.path.join(self.directory, name))
+
     def forget(self):
-        if self.identity is None:
+        if self.inode is None:
             return
         try:
             remove_file(self._path())

@@ -184,7 +184,8 @@ options:
         generation, the network namespace and the boot are still the same, that is when no nftables
         transaction, by anyone, happened since. Otherwise it lists the tables in full, as without a snapshot.
       - At 5000 vifs this saves a third of a second per run. Set to an empty string to list the tables on every run.
-      - A directory on tmpfs (the default) is best; a snapshot never outlives the boot it was taken in.
+      - A directory on tmpfs (the default) is best; a snapshot never outlives the boot it was taken in, and saving
+        one removes those of network namespaces that no longer exist.
     type: path
     default: /run/xenfleet-network
 notes:

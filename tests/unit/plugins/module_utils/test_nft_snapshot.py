@@ -58,8 +58,23 @@ def test_a_snapshot_is_found_only_at_its_generation_and_namespace(tmp_path, name
 def test_a_damaged_snapshot_is_ignored(tmp_path, namespace):
     store = _nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
     store.save(41, {'bridge': None})
-    (tmp_path / 'owner-4097.json').write_text('{"format": 1, "namespace": "boot-1/4097", "generat')
+    with open(store._path(), 'w') as stream:  # pylint: disable=protected-access
+        stream.write('{"format": 1, "namespace": "boot-1/4097", "generat')
     assert store.load(41) is None
+
+
+def test_saving_removes_the_snapshots_of_namespaces_that_are_gone(tmp_path, namespace, monkeypatch):
+    store = _nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
+    for name in ('owner-1.json', 'owner-2.json', 'other-1.json', 'owner-notes.txt'):
+        (tmp_path / name).write_text('{}')
+    monkeypatch.setattr(_nft_snapshot, 'live_namespace_inodes', lambda: {2, store.inode})
+    store.save(41, {'bridge': None})
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(['owner-2.json', 'other-1.json', 'owner-notes.txt',
+                                                                        'owner-%d.json' % store.inode])
+
+
+def test_the_live_namespaces_include_this_one():
+    assert _nft_snapshot.SnapshotStore('/nonexistent', 'owner').inode in _nft_snapshot.live_namespace_inodes()
 
 
 def test_without_a_namespace_identity_nothing_is_kept(tmp_path, monkeypatch):
