@@ -69,8 +69,8 @@ def test_saving_removes_the_snapshots_of_namespaces_that_are_gone(tmp_path, name
         (tmp_path / name).write_text('{}')
     monkeypatch.setattr(_nft_snapshot, 'live_namespace_inodes', lambda: {2, store.inode})
     store.save(41, {'bridge': None})
-    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(['owner-2.json', 'other-1.json', 'owner-notes.txt',
-                                                                        'owner-%d.json' % store.inode])
+    kept = ['owner-2.json', 'other-1.json', 'owner-notes.txt', 'owner-%d.json' % store.inode]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(kept)
 
 
 def test_the_live_namespaces_include_this_one():
