@@ -176,14 +176,15 @@ VALUE_FORMATS = {
 }
 
 
-def _ifname(name):
+def ifname_key(name):
+    """The key of an interface name (a vif, a port, a name pattern) in a set of ifname."""
     return '"%s"' % name
 
 
 def element_key(definition, values):
     """An element's key as nft writes it, from its values (a tuple in the order of the set's key)."""
     if len(values) == 1:
-        return _ifname(values[0])
+        return ifname_key(values[0])
     return '"%s" . %s' % (values[0], VALUE_FORMATS[definition.key[-1]](values[1]))
 
 
@@ -203,11 +204,12 @@ def vif_of(key):
 
 def _vif_keys(vif):
     """{set name: element keys} of one vif; built as text directly, as thousands of vifs mean tens of thousands of keys."""
-    alone = _ifname(vif.name)
+    alone = ifname_key(vif.name)
     prefix = alone + ' . '
     numbers6 = vif.numbers(6)
     found = {'guests': [alone], 'dropped': [alone],
-             'macs': [prefix + mac for mac in vif.macs], 'nd_mac': [prefix + '0x' + mac.replace(':', '') for mac in vif.macs],
+             'macs': [prefix + mac for mac in vif.macs],
+             'nd_mac': [prefix + VALUE_FORMATS['nd_lladdr'](int(mac.replace(':', ''), 16)) for mac in vif.macs],
              'addr4': [prefix + host for host in vif.hosts(4)], 'net4': [prefix + net for net in vif.nets(4)],
              'addr6': [prefix + host for host in vif.hosts(6)], 'net6': [prefix + net for net in vif.nets(6)],
              'nd_addr6': [prefix + _nd_target(n) for n in numbers6 if not isinstance(n, tuple)],
@@ -215,7 +217,7 @@ def _vif_keys(vif):
              'no_dhcp': [] if vif.dhcp else [alone], 'dhcp_server': [alone] if vif.dhcp_server else [],
              'router': [alone] if vif.router else []}
     if not vif.routed:
-        found['ethertypes'] = [prefix + '0x%04x' % number for number in vif.ethertypes if number not in DEFAULT_ETHERTYPES]
+        found['ethertypes'] = [prefix + VALUE_FORMATS['ether_type'](number) for number in vif.ethertypes if number not in DEFAULT_ETHERTYPES]
         for number, set_name in DEFAULT_ETHERTYPES.items():
             found[set_name] = [] if number in vif.ethertypes else [alone]
     return found
@@ -245,8 +247,8 @@ def desired_policy(spec, current):
             if keys:
                 policy[(family, name)].update(keys)
     trusted = spec.trusted_ports
-    policy[('bridge', 'trusted')] = set(_ifname(port) for port in trusted) if trusted is not None else set(current.get(('bridge', 'trusted'), ()))
-    policy[('bridge', 'unlisted')] = set(_ifname(pattern) for pattern in spec.vif_patterns) if spec.unlisted_vifs == 'drop' else set()
+    policy[('bridge', 'trusted')] = set(ifname_key(port) for port in trusted) if trusted is not None else set(current.get(('bridge', 'trusted'), ()))
+    policy[('bridge', 'unlisted')] = set(ifname_key(pattern) for pattern in spec.vif_patterns) if spec.unlisted_vifs == 'drop' else set()
     return policy
 
 
@@ -260,7 +262,7 @@ def _elements_of_others(listed):
     if not listed:
         return set
     if len(listed) <= 32:
-        prefixes = tuple(_ifname(name) for name in listed)
+        prefixes = tuple(ifname_key(name) for name in listed)
         return lambda elements: set(element for element in elements if not element.startswith(prefixes))
     return lambda elements: set(element for element in elements if vif_of(element) not in listed)
 

@@ -233,8 +233,7 @@ class VifPolicy:
         self.dhcp = params.get('dhcp', True) is not False
         self.dhcp_server = bool(params.get('dhcp_server'))
         self.router = bool(params.get('router'))
-        if not _plain_vif_name(self.name):
-            problems.append(vif_name_problem(field + '.name', self.name))
+        problems.append(vif_name_problem(field + '.name', self.name))
         self.macs = self._macs(params.get('mac'), field, problems)
         blocks4 = self._blocks(params.get('ipv4'), field, 4, problems)
         blocks6 = self._blocks(params.get('ipv6'), field, 6, problems)

@@ -17,7 +17,7 @@ __metaclass__ = type
 import ipaddress
 
 from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_nft import (
-    FAMILIES, HOOK, PRIORITY, SETS_BY_NAME, element_key, expected_layout, family_needed)
+    FAMILIES, HOOK, PRIORITY, SETS_BY_NAME, element_key, expected_layout, family_needed, ifname_key)
 
 ETHERTYPE_SYMBOLS = {'ip': 0x0800, 'arp': 0x0806, 'ip6': 0x86dd, '8021q': 0x8100, 'vlan': 0x8100, '8021ad': 0x88a8}
 
@@ -30,7 +30,7 @@ class TableState:
         self.comment = None  # the layout fingerprint on the hooked chain's first rule
         self.chains = {}  # name -> number of rules
         self.hooks = {}  # name -> (hook, priority) of base chains
-        self.sets = {}  # name -> set of element tuples
+        self.sets = {}  # name -> set of element keys
         self.counters = {}  # (family, set, element key) -> (packets, bytes)
 
     def layout(self):
@@ -185,7 +185,7 @@ def vif_counters(counters, names):
     The dispatch map counts every frame of a vif; those not dropped were accepted."""
     result = {}
     for name in names:
-        key = element_key(SETS_BY_NAME['guests'], (name,))
+        key = ifname_key(name)
         family = 'bridge' if ('bridge', 'guests', key) in counters else 'inet'
         seen = counters.get((family, 'guests', key), (0, 0))
         dropped = counters.get((family, 'dropped', key), (0, 0))
