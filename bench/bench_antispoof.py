@@ -45,10 +45,10 @@ CONFIGS = ('none', 'xen', 'nftables', 'iptables')
 CORE_PROGRAM = r'''
 import json, shutil, subprocess, sys, tempfile, time
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_spec import AntispoofSpec
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_nft_backend import NftBackend
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_iptables_backend import IptablesBackend
-from ansible_collections.xenfleet.network.plugins.module_utils._nft_snapshot import ruleset_generation
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import NftBackend
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import IptablesBackend
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft_snapshot import ruleset_generation
 
 def run(argv, data=None, binary_data=False):
     done = subprocess.run(argv, input=data, capture_output=True, text=True)

@@ -24,10 +24,10 @@ from xenlab import Lab, link_collection  # noqa: E402 pylint: disable=wrong-impo
 CORE_PROGRAM = r'''
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.xenfleet.network.plugins.module_utils._bridge_spec import BridgeSpec
-from ansible_collections.xenfleet.network.plugins.module_utils._bridge_view import read_host_view
-from ansible_collections.xenfleet.network.plugins.module_utils._bridge_plan import BridgePlanner
-from ansible_collections.xenfleet.network.plugins.module_utils._netlink import Netlink
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import BridgeSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.view import read_host_view
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.plan import BridgePlanner
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink
 
 def once(state):
     started = time.perf_counter()

@@ -35,10 +35,10 @@ RATES = ('10Mb/s', '20Mb/s')
 CORE_PROGRAM = r'''
 import json, os, sys, time
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.xenfleet.network.plugins.module_utils._atomic_file import read_bytes, write_atomic
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_plan import plan_vif_change
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_config import decode_config, encode_config
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_guests import guest_claims, scan_config_dir
+from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, write_atomic
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import plan_vif_change
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import decode_config, encode_config
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.guests import guest_claims, scan_config_dir
 
 config_dir, path, runs = sys.argv[2], sys.argv[3], int(sys.argv[4])
 rates = ('10Mb/s', '20Mb/s')

@@ -36,7 +36,7 @@ FLEET = {
 def mac_from_ip(address):
     """The MAC that xen_vif's mac: auto gives an address: the collection's own derivation, so the lab's guests
     carry what the module writes (Fleet makes the collection importable first)."""
-    from ansible_collections.xenfleet.network.plugins.module_utils._vif_derive import mac_from_ip as derive  # pylint: disable=import-outside-toplevel
+    from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import mac_from_ip as derive  # pylint: disable=import-outside-toplevel
     return derive(address)
 
 

@@ -17,9 +17,9 @@ import traceback
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_claims import settle_dom0
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_derive import DEFAULT_MAC_PREFIX
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_validate import ip_address_key
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.claims import settle_dom0
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import DEFAULT_MAC_PREFIX
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import ip_address_key
 
 try:
     import jmespath

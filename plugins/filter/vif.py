@@ -13,14 +13,14 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_derive import (
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
     DEFAULT_MAC_PREFIX,
     mac_auto as derive_mac_auto,
     mac_from_ip as derive_mac_from_ip,
     mac_from_name as derive_mac_from_name,
     vifname_auto as derive_vifname_auto,
 )
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_spec import (
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import (
     parse_vif as parse_vif_spec,
     render_vif as render_vif_spec,
     spec_from_dict,

@@ -311,7 +311,7 @@ failed_step:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_runner import run_antispoof_module
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.runner import run_antispoof_module
 
 
 def main():

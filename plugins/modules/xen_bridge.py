@@ -197,7 +197,7 @@ failed_step:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenfleet.network.plugins.module_utils._bridge_runner import run_bridge_module
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.runner import run_bridge_module
 
 
 def main():

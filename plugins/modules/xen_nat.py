@@ -400,8 +400,8 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_runner import run_nat_module
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import (
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.runner import run_nat_module
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import (
     DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, DEFAULT_SYSTEMD_UNIT_DIR)
 
 

@@ -348,7 +348,7 @@ live:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_runner import run_vif_module
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import run_vif_module
 
 
 def main():

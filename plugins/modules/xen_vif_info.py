@@ -166,7 +166,7 @@ notes:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_info import run_vif_info_module
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.info import run_vif_info_module
 
 
 def main():

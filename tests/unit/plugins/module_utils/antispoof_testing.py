@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_spec import AntispoofSpec, InvalidSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec, InvalidSpec
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'fixtures', 'antispoof')
 

@@ -10,7 +10,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import InvalidSpec, NatSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import InvalidSpec, NatSpec
 
 GATEWAY = ipaddress.IPv4Address('10.0.1.1')
 DEFAULTS = dict(name='guests', bridge='xenbr1', subnet='10.0.1.0/24', uplink='eth0')

@@ -9,8 +9,8 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils import _antispoof_iptables as render
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_iptables_backend import IptablesBackend, IptablesError
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import iptables as render
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import IptablesBackend, IptablesError
 
 from antispoof_testing import fixture_text, spec, vif
 

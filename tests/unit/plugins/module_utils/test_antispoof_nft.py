@@ -5,8 +5,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.xenfleet.network.plugins.module_utils import _antispoof_nft as render
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_spec import AntispoofSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import nft as render
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec
 
 from antispoof_testing import spec, vif
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_spec import (
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import (
     _link_local_block, _plain_ipv4_block, _plain_ipv6_block, link_local_from_mac)
 
 from antispoof_testing import problems, spec, vif

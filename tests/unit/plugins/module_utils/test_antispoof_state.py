@@ -7,9 +7,9 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.xenfleet.network.plugins.module_utils import _antispoof_nft as render
-from ansible_collections.xenfleet.network.plugins.module_utils import _antispoof_state as state
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_nft_backend import NftBackend
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import nft as render
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import state as state
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import NftBackend
 
 from antispoof_testing import fixture_text, spec
 

@@ -8,11 +8,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._bridge_plan import BridgePlanner
-from ansible_collections.xenfleet.network.plugins.module_utils._bridge_spec import BridgeSpec, InvalidSpec
-from ansible_collections.xenfleet.network.plugins.module_utils._bridge_view import HostView
-from ansible_collections.xenfleet.network.plugins.module_utils._netlink import AF_INET, AF_INET6, Address, Link, Route
-from ansible_collections.xenfleet.network.plugins.module_utils._plan import PlanFailed
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.plan import BridgePlanner
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import BridgeSpec, InvalidSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.view import HostView
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address, Link, Route
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed
 
 NIC_MAC = '02:00:00:00:00:10'
 BRIDGE_OPTIONS = {'stp': 0, 'forward_delay': 0, 'nf_call_iptables': 0, 'nf_call_ip6tables': 0, 'nf_call_arptables': 0}

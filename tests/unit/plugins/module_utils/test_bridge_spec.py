@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._bridge_spec import BridgeSpec, InvalidSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import BridgeSpec, InvalidSpec
 
 
 def spec(**params):
@@ -67,7 +67,7 @@ def test_default_persist_path_is_under_interfaces_d():
 
 
 def test_bridge_options_map_to_pyroute2_attribute_names():
-    from ansible_collections.xenfleet.network.plugins.module_utils._netlink import bridge_kwargs
+    from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import bridge_kwargs
     assert bridge_kwargs(spec(stp=True, forward_delay=2, nf_call_iptables=False).bridge_options()) == {
         'br_stp_state': 1, 'br_forward_delay': 200, 'br_nf_call_iptables': 0, 'br_nf_call_ip6tables': 0,
         'br_nf_call_arptables': 0}

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one guard for optional libraries (_deps) and the code that relies on it."""
+"""The one guard for optional libraries (deps) and the code that relies on it."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils import _deps
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_validate import ip_address_key, ip_rules
+from ansible_collections.xenfleet.network.plugins.module_utils.common import deps
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import ip_address_key, ip_rules
 
 
 class FailJson(Exception):
@@ -37,42 +37,42 @@ def netaddr_missing(monkeypatch):
         return real_import(name, *args)
 
     # Other files hold these dicts by reference: change them in place.
-    saved = dict(_deps.IMPORT_ERRORS), dict(_deps._LOADED)
-    for table in (_deps.IMPORT_ERRORS, _deps._LOADED):
+    saved = dict(deps.IMPORT_ERRORS), dict(deps._LOADED)
+    for table in (deps.IMPORT_ERRORS, deps._LOADED):
         table.clear()
-    monkeypatch.setattr(_deps.importlib, 'import_module', import_module)
+    monkeypatch.setattr(deps.importlib, 'import_module', import_module)
     yield
-    for table, content in zip((_deps.IMPORT_ERRORS, _deps._LOADED), saved):
+    for table, content in zip((deps.IMPORT_ERRORS, deps._LOADED), saved):
         table.clear()
         table.update(content)
 
 
 def test_an_installed_library_is_loaded_once():
-    assert _deps.has('netaddr')
-    assert _deps.load('netaddr') is _deps.load('netaddr') is importlib.import_module('netaddr')
-    assert 'netaddr' not in _deps.IMPORT_ERRORS
+    assert deps.has('netaddr')
+    assert deps.load('netaddr') is deps.load('netaddr') is importlib.import_module('netaddr')
+    assert 'netaddr' not in deps.IMPORT_ERRORS
 
 
 def test_asking_for_a_library_the_collection_does_not_use_is_a_bug():
     with pytest.raises(ValueError, match="'yaml' is not one of the optional libraries"):
-        _deps.load('yaml')
+        deps.load('yaml')
 
 
 def test_a_missing_library_keeps_its_traceback(netaddr_missing):
-    assert _deps.load('netaddr') is None
-    assert not _deps.has('netaddr')
-    assert 'No module named netaddr' in _deps.IMPORT_ERRORS['netaddr']
+    assert deps.load('netaddr') is None
+    assert not deps.has('netaddr')
+    assert 'No module named netaddr' in deps.IMPORT_ERRORS['netaddr']
 
 
 def test_require_fails_the_task_with_missing_required_lib(netaddr_missing):
     with pytest.raises(FailJson) as raised:
-        _deps.require(FakeModule(), 'netaddr')
+        deps.require(FakeModule(), 'netaddr')
     assert 'netaddr' in raised.value.args[0]['msg']
     assert 'No module named netaddr' in raised.value.args[0]['exception']
 
 
 def test_require_passes_when_every_library_is_there():
-    _deps.require(FakeModule(), 'netaddr', 'jmespath')
+    deps.require(FakeModule(), 'netaddr', 'jmespath')
 
 
 def test_ip_checks_without_netaddr_name_the_missing_library(netaddr_missing):
@@ -84,8 +84,8 @@ def test_ip_checks_without_netaddr_name_the_missing_library(netaddr_missing):
 
 def test_importing_the_guard_imports_no_library():
     # pyroute2 takes a quarter of a second to import; a module editing a file must not pay for it.
-    program = ('import sys; import ansible_collections.xenfleet.network.plugins.module_utils._vif_validate; '
-               'print(sorted(set(sys.modules).intersection(%r)))' % (_deps.LIBRARIES,))
+    program = ('import sys; import ansible_collections.xenfleet.network.plugins.module_utils.vif.validate; '
+               'print(sorted(set(sys.modules).intersection(%r)))' % (deps.LIBRARIES,))
     completed = subprocess.run([sys.executable, '-c', program], env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
                                stdout=subprocess.PIPE, check=True)
     assert completed.stdout.strip() == b'[]'

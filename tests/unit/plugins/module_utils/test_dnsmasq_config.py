@@ -5,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.xenfleet.network.plugins.module_utils._dnsmasq_config import render_config
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_config import render_config
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import GATEWAY, nat_spec
 
 

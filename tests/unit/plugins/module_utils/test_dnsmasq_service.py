@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils import _dnsmasq_service as service_module
-from ansible_collections.xenfleet.network.plugins.module_utils._dnsmasq_service import (
+from ansible_collections.xenfleet.network.plugins.module_utils.nat import dnsmasq_service as service_module
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_service import (
     PidFileService, ServiceError, SystemdService, check_config, detect_manager, make_service, runs_config, wait_until)
 
 

@@ -7,9 +7,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._connectivity import Unreachable, make_ping_checker
-from ansible_collections.xenfleet.network.plugins.module_utils._ifupdown import render_bridge_stanza
-from ansible_collections.xenfleet.network.plugins.module_utils._netlink import AF_INET, AF_INET6, Address, Route
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.connectivity import Unreachable, make_ping_checker
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown import render_bridge_stanza
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address, Route
 
 OPTIONS = {'stp': 0, 'forward_delay': 0, 'nf_call_iptables': 0}
 

@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_domid import (
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.domid import (
     devid_problem, domid_problem, vif_nat_address, vif_nat_hostname)
 
 

@@ -5,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.xenfleet.network.plugins.module_utils._forwarding import (
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import (
     dump_ledger, load_ledger, plan_forwarding, read_forwarding, write_forwarding)
 
 

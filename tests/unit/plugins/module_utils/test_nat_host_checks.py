@@ -7,8 +7,8 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_host_checks import host_problems
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_view import NatView
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.host_checks import host_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.view import NatView
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_spec as spec
 
 

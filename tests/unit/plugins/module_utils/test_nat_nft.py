@@ -5,7 +5,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_nft import (
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.nft import (
     fingerprint, normalize_listing, render_table, table_current, table_name)
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import GATEWAY
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_spec as spec

@@ -11,14 +11,14 @@ import os
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._dnsmasq_service import ServiceError
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_host_checks import host_problems
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_plan import Actors, NatPlanner
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import NatSpec
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_state import NatPaths
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_view import read_view
-from ansible_collections.xenfleet.network.plugins.module_utils._netlink import AF_INET, Address, Link
-from ansible_collections.xenfleet.network.plugins.module_utils._plan import PlanFailed
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_service import ServiceError
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.host_checks import host_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.plan import Actors, NatPlanner
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import NatSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import NatPaths
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.view import read_view
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, Address, Link
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_spec
 
 

@@ -9,7 +9,7 @@ import ipaddress
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import NatSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import NatSpec
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_problems as problems_of
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_spec as spec
 

@@ -7,8 +7,8 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_spec import NatSpec
-from ansible_collections.xenfleet.network.plugins.module_utils._nat_state import (
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import NatSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import (
     NatPaths, dump_record, load_record, locked, other_records)
 
 

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils import _antispoof_nft_backend as backend_module
-from ansible_collections.xenfleet.network.plugins.module_utils import _nft_snapshot
-from ansible_collections.xenfleet.network.plugins.module_utils._antispoof_nft_backend import NftBackend
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import nft_backend as backend_module
+from ansible_collections.xenfleet.network.plugins.module_utils.common import nft_snapshot
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import NftBackend
 
 from antispoof_testing import fixture_text, spec
 
@@ -21,7 +21,7 @@ from antispoof_testing import fixture_text, spec
 def namespace(monkeypatch):
     """A fixed namespace identity and a kernel generation the test moves on by hand."""
     kernel = {'generation': 40}
-    monkeypatch.setattr(_nft_snapshot, 'namespace_identity', lambda: 'boot-1/4097')
+    monkeypatch.setattr(nft_snapshot, 'namespace_identity', lambda: 'boot-1/4097')
     monkeypatch.setattr(backend_module, 'ruleset_generation', lambda: kernel['generation'])
     return kernel
 
@@ -46,17 +46,17 @@ class CountingNft:
 
 
 def test_a_snapshot_is_found_only_at_its_generation_and_namespace(tmp_path, namespace):
-    store = _nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
+    store = nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
     store.save(41, {'bridge': None})
     assert store.load(41) == {'bridge': None}
     assert store.load(40) is None and store.load(42) is None and store.load(None) is None
-    other = _nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
+    other = nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
     other.identity = 'boot-2/4097'  # the same cookie after a reboot
     assert other.load(41) is None
 
 
 def test_a_damaged_snapshot_is_ignored(tmp_path, namespace):
-    store = _nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
+    store = nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
     store.save(41, {'bridge': None})
     with open(store._path(), 'w') as stream:  # pylint: disable=protected-access
         stream.write('{"format": 1, "namespace": "boot-1/4097", "generat')
@@ -64,22 +64,22 @@ def test_a_damaged_snapshot_is_ignored(tmp_path, namespace):
 
 
 def test_saving_removes_the_snapshots_of_namespaces_that_are_gone(tmp_path, namespace, monkeypatch):
-    store = _nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
+    store = nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
     for name in ('owner-1.json', 'owner-2.json', 'other-1.json', 'owner-notes.txt'):
         (tmp_path / name).write_text('{}')
-    monkeypatch.setattr(_nft_snapshot, 'live_namespace_inodes', lambda: {2, store.inode})
+    monkeypatch.setattr(nft_snapshot, 'live_namespace_inodes', lambda: {2, store.inode})
     store.save(41, {'bridge': None})
     kept = ['owner-2.json', 'other-1.json', 'owner-notes.txt', 'owner-%d.json' % store.inode]
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(kept)
 
 
 def test_the_live_namespaces_include_this_one():
-    assert _nft_snapshot.SnapshotStore('/nonexistent', 'owner').inode in _nft_snapshot.live_namespace_inodes()
+    assert nft_snapshot.SnapshotStore('/nonexistent', 'owner').inode in nft_snapshot.live_namespace_inodes()
 
 
 def test_without_a_namespace_identity_nothing_is_kept(tmp_path, monkeypatch):
-    monkeypatch.setattr(_nft_snapshot, 'namespace_identity', lambda: None)
-    store = _nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
+    monkeypatch.setattr(nft_snapshot, 'namespace_identity', lambda: None)
+    store = nft_snapshot.SnapshotStore(str(tmp_path), 'owner')
     store.save(41, {'bridge': None})
     assert store.load(41) is None and list(tmp_path.iterdir()) == []
 

@@ -15,17 +15,17 @@ import os
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_claims import effective_devid
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_plan import plan_vif_change
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_spec import parse_vif, render_vif
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_config import (
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.claims import effective_devid
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import plan_vif_change
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import parse_vif, render_vif
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import (
     decode_config,
     encode_config,
     parse_config,
     vif_entries,
     vif_list,
 )
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_vif_edit import (
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_edit import (
     append_vif_entry,
     remove_vif_entry,
     replace_vif_entry,

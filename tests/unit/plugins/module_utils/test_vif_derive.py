@@ -11,14 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_derive import (
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
     first_ipv4,
     mac_auto,
     mac_from_ip,
     mac_from_name,
     vifname_auto,
 )
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_validate import mac_rules, vifname_rules
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import mac_rules, vifname_rules
 
 
 def test_mac_from_ip_is_the_prefix_and_the_address_in_hex():

@@ -10,10 +10,10 @@ import os
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_info import gather
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_plan import plan_vif_change
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_validate import VifValidationError
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_guests import (
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.info import gather
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import plan_vif_change
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import VifValidationError
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.guests import (
     config_paths,
     guest_claims,
     read_guest_config,

@@ -7,12 +7,12 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_claims import settle_dom0
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_derive import mac_from_name
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_plan import VifPlanError, plan_vif_change
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_spec import VifSpec
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_validate import VifValidationError
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_config import XlConfigError, parse_config, vif_entries
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.claims import settle_dom0
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import mac_from_name
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlanError, plan_vif_change
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import VifSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import VifValidationError
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import XlConfigError, parse_config, vif_entries
 
 WEB = """# web server
 name = "web"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_spec import (
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import (
     VALUED_KEYS,
     VifSpec,
     parse_vif,

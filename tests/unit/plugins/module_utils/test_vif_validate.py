@@ -7,9 +7,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_claims import VifClaim
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_spec import VifSpec, parse_vif
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_validate import (
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.claims import VifClaim
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import VifSpec, parse_vif
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import (
     VifProblem,
     VifValidationError,
     duplicate_problems,

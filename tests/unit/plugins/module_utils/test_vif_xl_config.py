@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_config import (
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import (
     XlConfigError,
     decode_config,
     encode_config,

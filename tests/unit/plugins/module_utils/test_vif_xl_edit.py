@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_config import XlConfigError, parse_config, vif_entries, vif_list
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_vif_edit import (
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import XlConfigError, parse_config, vif_entries, vif_list
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_edit import (
     append_vif_entry,
     remove_vif_entry,
     replace_vif_entry,

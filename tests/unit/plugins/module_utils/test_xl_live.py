@@ -12,9 +12,9 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_plan import plan_vif_change
-from ansible_collections.xenfleet.network.plugins.module_utils._vif_spec import parse_vif
-from ansible_collections.xenfleet.network.plugins.module_utils._xl_live import (
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import plan_vif_change
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import parse_vif
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import (
     LivePlanError,
     LiveVif,
     XlOutputError,

@@ -1,0 +1,329 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The iptables form of the anti-spoofing policy, for dom0s that keep iptables.
+
+Private to the collection: may change without notice.
+
+Three nf_tables-backed tools share the work, each in chains of its own:
+- ebtables (table nat, PREROUTING, before the bridge learns): source MAC,
+  ethertypes and ARP; it also marks frames bridged from port to port so that
+  iptables can exempt them from conntrack;
+- iptables and ip6tables (table raw, PREROUTING, reached through
+  br_netfilter with -m physdev, still before learning): source addresses,
+  DHCP and router roles, neighbour discovery targets, and NOTRACK.
+The only rule put in a built-in chain is one jump to XENFLEET-AS per tool.
+Rules are rendered exactly as the -save tools print them, so the current
+chains compare with the desired ones line by line and a rerun changes
+nothing. Unlike the nftables backend, the cost per packet grows with the
+number of vifs (one dispatch rule each) and each tool is its own
+transaction.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import re
+from collections import OrderedDict
+
+DISPATCH = 'XENFLEET-AS'
+TOOLS = ('eb', 'v4', 'v6')
+TABLES = {'eb': 'nat', 'v4': 'raw', 'v6': 'raw'}
+VIF_CHAINS = {'eb': ('XFAS-', 'XFARP-', 'XFAIP-'), 'v4': ('XFAS-',), 'v6': ('XFAS-', 'XFSRC-')}
+JUMP = '-j %s' % DISPATCH
+NOTRACK_MARK = 0x1000000
+MARK = '0x%x/0x%x' % (NOTRACK_MARK, NOTRACK_MARK)
+ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0806, 0x0800, 0x86dd
+ND_TARGET_OFFSET = 48  # IPv6 header (40) + ICMPv6 type, code, checksum, flags (8)
+RULE_LINE = re.compile(r'^(?:\[(\d+):(\d+)\] )?-A (\S+) (.*)$')
+ETHERTYPE_OPTION = re.compile(r'-p (! )?(\S+)')
+DISPATCH_VIF = re.compile(r'(?:--physdev-in|-i) (\S+) ')
+
+
+def port_name(pattern):
+    """nftables' wildcard 'vif*' is iptables' 'vif+'."""
+    return pattern[:-1] + '+' if pattern.endswith('*') else pattern
+
+
+def pattern_name(port):
+    return port[:-1] + '*' if port.endswith('+') else port
+
+
+def _among(macs):
+    """ebtables prints MAC lists sorted, without leading zeros."""
+    return ','.join(':'.join('%x' % int(part, 16) for part in mac.split(':')) for mac in sorted(macs))
+
+
+def _u32_target(network, offset=ND_TARGET_OFFSET):
+    """A u32 expression matching a neighbour discovery target inside network, as iptables-save prints it."""
+    value = int(network.network_address)
+    tests = []
+    for word in range(4):
+        bits = min(32, max(0, network.prefixlen - 32 * word))
+        if not bits:
+            break
+        mask = (0xffffffff << (32 - bits)) & 0xffffffff
+        part = (value >> (96 - 32 * word)) & mask
+        position = '0x%x' % (offset + 4 * word)
+        tests.append('%s=0x%x' % (position, part) if mask == 0xffffffff else '%s&0x%x=0x%x' % (position, mask, part))
+    return '&&'.join(tests)
+
+
+def _networks(vif, version):
+    return [ipaddress.ip_network(text) for text in vif.hosts(version) + vif.nets(version)]
+
+
+def vif_chains(vif):
+    """{tool: OrderedDict(chain: rules)} for one vif."""
+    name = vif.name
+    chains = {'eb': OrderedDict(), 'v4': OrderedDict(), 'v6': OrderedDict()}
+    if not vif.routed:
+        chains['eb'].update(_eb_chains(vif))
+    v4 = [] if vif.dhcp_server else ['-p udp -m udp --sport 67 -j DROP']
+    v4 += ['-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 -j ACCEPT'] if vif.dhcp else ['-p udp -m udp --dport 67 -j DROP']
+    v4 += [] if vif.router else ['-p icmp -m icmp --icmp-type 5 -j DROP']
+    chains['v4']['XFAS-' + name] = v4 + ['-s %s -j ACCEPT' % net for net in _networks(vif, 4)] + ['-j DROP']
+    v6 = [] if vif.dhcp_server else ['-p udp -m udp --sport 547 -j DROP']
+    v6 += [] if vif.dhcp else ['-p udp -m udp --dport 547 -j DROP']
+    v6 += [] if vif.router else ['-p ipv6-icmp -m icmp6 --icmpv6-type %d -j DROP' % kind for kind in (134, 137)]
+    networks = _networks(vif, 6)
+    v6 += ['-s ::/128 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m u32 --u32 "%s" -j ACCEPT' % _u32_target(net) for net in networks]
+    v6 += ['-s ::/128 -p ipv6-icmp -m icmp6 --icmpv6-type %d -j ACCEPT' % kind for kind in (131, 143)]
+    chains['v6']['XFAS-' + name] = v6 + ['-s %s -j XFSRC-%s' % (net, name) for net in networks] + ['-j DROP']
+    chains['v6']['XFSRC-' + name] = ['-p ipv6-icmp -m icmp6 --icmpv6-type 136 -m u32 --u32 "%s" -j ACCEPT' % _u32_target(net)
+                                     for net in networks] + ['-p ipv6-icmp -m icmp6 --icmpv6-type 136 -j DROP', '-j ACCEPT']
+    return chains
+
+
+def _eb_chains(vif):
+    name = vif.name
+    l2 = ['--among-src ! %s -j DROP' % _among(vif.macs)]
+    for number in vif.ethertypes:
+        l2.append('-p 0x%04x -j XFARP-%s' % (number, name) if number == ETHERTYPE_ARP else '-p 0x%04x -j ACCEPT' % number)
+    arp = ['-p 0x0806 --arp-htype ! 1 -j DROP', '-p 0x0806 --arp-ptype ! 0x800 -j DROP']
+    arp += ['-p 0x0806 --arp-mac-src %s -j XFAIP-%s' % (mac, name) for mac in vif.macs]
+    addresses = ['-p 0x0806 --arp-op Request --arp-ip-src 0.0.0.0 -j ACCEPT']
+    addresses += ['-p 0x0806 --arp-ip-src %s -j ACCEPT' % (net.network_address if net.prefixlen == 32 else net) for net in _networks(vif, 4)]
+    return OrderedDict([('XFAS-' + name, l2 + ['-j DROP']), ('XFARP-' + name, arp + ['-j DROP']), ('XFAIP-' + name, addresses + ['-j DROP'])])
+
+
+def dispatch_lines(tool, vif):
+    """The rules in XENFLEET-AS that send one vif's frames to its chains."""
+    name = vif.name
+    if tool == 'eb':
+        return [] if vif.routed else ['-i %s -j XFAS-%s' % (name, name)]
+    if not vif.routed:
+        return ['-m physdev --physdev-in %s -j XFAS-%s' % (name, name)]
+    return ['-i %s -m mac --mac-source %s -j XFAS-%s' % (name, mac, name) for mac in vif.macs] + ['-i %s -j DROP' % name]
+
+
+def dispatch_head(tool):
+    if tool == 'eb':
+        return ['--pkttype-type otherhost -j mark --mark-or 0x%x --mark-target CONTINUE' % NOTRACK_MARK]
+    return ['-m mark --mark %s -j CT --notrack' % MARK, '-m mark --mark %s -j MARK --set-xmark 0x0/0x%x' % (MARK, NOTRACK_MARK)]
+
+
+# ---------------------------------------------------------------- the rules as the kernel has them
+
+class Ruleset:
+    """One tool's chains of ours: {chain: [rules]}, whether PREROUTING jumps to XENFLEET-AS, counters."""
+
+    def __init__(self, tool, chains=None, jump=False):
+        self.tool = tool
+        self.chains = OrderedDict(chains or ())
+        self.jump = jump
+        self.counters = {}  # (chain, index) -> (packets, bytes)
+
+    def vif_names(self):
+        return sorted(chain[len('XFAS-'):] for chain in self.chains if chain.startswith('XFAS-'))
+
+    def vif_chains(self, name):
+        return OrderedDict((chain, self.chains[chain]) for chain in (prefix + name for prefix in VIF_CHAINS[self.tool]) if chain in self.chains)
+
+    def dispatch_by_vif(self):
+        """{vif: its rules in XENFLEET-AS}, in one pass (thousands of vifs)."""
+        found = {}
+        for line in self.chains.get(DISPATCH, ()):
+            name = _dispatched_vif(self.tool, line)
+            if name is not None:
+                found.setdefault(name, []).append(line)
+        return found
+
+    def trusted(self):
+        """Trusted port patterns found in the ebtables dispatcher."""
+        return [pattern_name(match.group(1)) for match in (re.match(r'^-i (\S+) -j ACCEPT$', line) for line in self.chains.get(DISPATCH, ())) if match]
+
+
+def _dispatched_vif(tool, line):
+    match = DISPATCH_VIF.search(line)
+    if not match or line.endswith('-j ACCEPT') or (tool == 'eb' and line.endswith('-j DROP')):
+        return None  # trusted ports and unlisted patterns are not vifs
+    return match.group(1)
+
+
+def ours(chain):
+    return chain == DISPATCH or any(chain.startswith(prefix) for prefixes in VIF_CHAINS.values() for prefix in prefixes)
+
+
+def parse_save(tool, text, ethertype_names=None):
+    """Ruleset of our chains from `*-save -c` output (one table)."""
+    ruleset = Ruleset(tool)
+    for line in text.splitlines():
+        if line.startswith(':') and ours(line[1:].split()[0]):
+            ruleset.chains.setdefault(line[1:].split()[0], [])
+            continue
+        match = RULE_LINE.match(line.strip())
+        if not match:
+            continue
+        packets, octets, chain, rule = match.groups()
+        if chain == 'PREROUTING' and rule == JUMP:
+            ruleset.jump = True
+        elif ours(chain):
+            if tool == 'eb':
+                rule = normalize_ethertypes(rule, ethertype_names or {})
+            rules = ruleset.chains.setdefault(chain, [])
+            ruleset.counters[(chain, len(rules))] = (int(packets or 0), int(octets or 0))
+            rules.append(rule)
+    return ruleset
+
+
+def normalize_ethertypes(rule, names):
+    """ebtables prints ethertypes by their /etc/ethertypes name; compare them as numbers."""
+    def number(match):
+        value = match.group(2)
+        if value.upper() in names:
+            value = '0x%04x' % names[value.upper()]
+        elif value.lower().startswith('0x'):
+            value = '0x%04x' % int(value, 16)
+        return '-p %s%s' % (match.group(1) or '', value)
+    return ETHERTYPE_OPTION.sub(number, rule, count=1)
+
+
+def parse_ethertypes(text):
+    """{NAME: number} from /etc/ethertypes (names and aliases, upper-cased)."""
+    names = {}
+    for line in (text or '').splitlines():
+        fields = line.split('#', 1)[0].split()
+        if len(fields) >= 2:
+            try:
+                number = int(fields[1], 16)
+            except ValueError:
+                continue
+            for name in [fields[0]] + fields[2:]:
+                names[name.upper()] = number
+    return names
+
+
+# ---------------------------------------------------------------- desired rules and scripts
+
+def desired_rulesets(spec, current):
+    """{tool: Ruleset} the policy needs; without purge, vifs not named keep their current chains."""
+    listed = set(spec.vif_names())
+    trusted = spec.trusted_ports if spec.trusted_ports is not None else current['eb'].trusted()
+    unlisted = spec.vif_patterns if spec.unlisted_vifs == 'drop' else []
+    kept = [] if spec.purge else [name for name in current['v4'].vif_names() if name not in listed]
+    result = {}
+    for tool in TOOLS:
+        head = dispatch_head(tool) + (['-i %s -j ACCEPT' % port_name(port) for port in trusted] if tool == 'eb' else [])
+        entries = {}
+        dispatch_by_vif = current[tool].dispatch_by_vif() if kept else {}
+        for name in kept:
+            entries[name] = (dispatch_by_vif.get(name, []), current[tool].vif_chains(name))
+        for vif in spec.vifs:
+            entries[vif.name] = (dispatch_lines(tool, vif), vif_chains(vif)[tool])
+        dispatch = list(head)
+        chains = OrderedDict()
+        for name in sorted(entries):
+            dispatch.extend(entries[name][0])
+            chains.update(entries[name][1])
+        if tool == 'eb':
+            dispatch.extend('-i %s -j DROP' % port_name(pattern) for pattern in unlisted)
+        chains[DISPATCH] = dispatch
+        result[tool] = Ruleset(tool, chains, jump=True)
+    return result
+
+
+def _declare(tool, chain):
+    return ':%s RETURN' % chain if tool == 'eb' else ':%s - [0:0]' % chain
+
+
+def transition_script(before, after):
+    """A restore --noflush script taking our chains of one tool from before to after, or '' when equal.
+
+    Only chains whose rules differ are declared (which flushes them) and rewritten, so the
+    counters of the others keep counting; chains no longer wanted are flushed and deleted.
+    """
+    tool = after.tool
+    changed = [chain for chain, rules in after.chains.items() if before.chains.get(chain) != rules]
+    stale = [chain for chain in before.chains if chain not in after.chains]
+    lines = [_declare(tool, chain) for chain in changed + stale]
+    if after.jump and not before.jump:
+        lines.append('-I PREROUTING 1 %s' % JUMP)
+    if before.jump and not after.jump:
+        lines.append('-D PREROUTING %s' % JUMP)
+    for chain in changed:
+        lines.extend('-A %s %s' % (chain, rule) for rule in after.chains[chain])
+    lines.extend('-X %s' % chain for chain in stale)
+    if not lines:
+        return ''
+    return '*%s\n%s\nCOMMIT\n' % (TABLES[tool], '\n'.join(lines))
+
+
+def boot_script(ruleset):
+    """The whole of one tool's chains, to load at boot with restore --noflush (where none exist yet)."""
+    return '# Written by xenfleet.network xen_antispoof; load at boot with the nf_tables-backed restore --noflush.\n' + \
+        transition_script(Ruleset(ruleset.tool), ruleset)
+
+
+def render_text(rulesets):
+    """All tools' chains as readable text, for diffs."""
+    parts = []
+    for tool in TOOLS:
+        ruleset = rulesets.get(tool)
+        if ruleset is None or not ruleset.chains:
+            continue
+        parts.append('# %s (table %s)\n' % ({'eb': 'ebtables', 'v4': 'iptables', 'v6': 'ip6tables'}[tool], TABLES[tool]))
+        parts.extend('-A %s %s\n' % (chain, rule) for chain, rules in ruleset.chains.items() for rule in rules)
+    return ''.join(parts)
+
+
+# ---------------------------------------------------------------- counters
+
+def vif_counters(rulesets):
+    """{vif: {'accepted': {...}, 'dropped': {...}}} summed over the three tools, and the unlisted drops.
+
+    ebtables only passes IPv4 and IPv6 on to iptables, which counts them; its own ACCEPTs count ARP and
+    the other ethertypes allowed.
+    """
+    result = {}
+    unlisted = [0, 0]
+    for tool, ruleset in rulesets.items():
+        for (chain, index), (packets, octets) in ruleset.counters.items():
+            rule = ruleset.chains[chain][index]
+            if chain == DISPATCH:
+                name = _dispatched_vif(tool, rule) if rule.endswith('-j DROP') else None
+                if tool == 'eb' and rule.endswith('-j DROP') and rule.startswith('-i '):
+                    unlisted[0] += packets
+                    unlisted[1] += octets
+                if name is None:
+                    continue
+                kind = 'dropped'
+            else:
+                name = chain.split('-', 1)[1]
+                kind = _verdict(tool, rule)
+                if kind is None:
+                    continue
+            entry = result.setdefault(name, {'accepted': {'packets': 0, 'bytes': 0}, 'dropped': {'packets': 0, 'bytes': 0}})
+            entry[kind]['packets'] += packets
+            entry[kind]['bytes'] += octets
+    return result, {'packets': unlisted[0], 'bytes': unlisted[1]}
+
+
+def _verdict(tool, rule):
+    if rule.endswith('-j DROP'):
+        return 'dropped'
+    if rule.endswith('-j ACCEPT') and not (tool == 'eb' and rule in ('-p 0x%04x -j ACCEPT' % ETHERTYPE_IPV4, '-p 0x%04x -j ACCEPT' % ETHERTYPE_IPV6)):
+        return 'accepted'
+    return None

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The iptables backend of xen_antispoof: read our chains with the -save tools, load with restore --noflush.
+
+Private to the collection: may change without notice.
+Only the nf_tables-backed tools are ever run: any iptables-legacy call, even
+a listing, would create legacy tables in the namespace for its lifetime.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import iptables as render
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.change import Change
+from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
+
+DEFAULT_PERSIST_PREFIX = '/etc/iptables/xenfleet-antispoof'
+ETHERTYPES_FILE = '/etc/ethertypes'
+TOOL_BINARIES = {'eb': 'ebtables-nft', 'v4': 'iptables-nft', 'v6': 'ip6tables-nft'}
+DEFAULT_NAMES = {'IPV4': 0x0800, 'ARP': 0x0806, 'IPV6': 0x86dd, '802_1Q': 0x8100}
+
+
+class IptablesError(Exception):
+    """A -save or -restore tool failed; carries its message."""
+
+
+class IptablesBackend:
+    name = 'iptables'
+
+    def __init__(self, run_command, tools, persist_path=None):
+        self.run_command = run_command
+        self.tools = tools  # {tool: (save path, restore path)}
+        self.persist_prefix = persist_path or DEFAULT_PERSIST_PREFIX
+        self.rulesets = {}
+        text = read_bytes(ETHERTYPES_FILE)
+        self.ethertype_names = dict(DEFAULT_NAMES, **render.parse_ethertypes(text.decode('utf-8', 'replace') if text else ''))
+
+    @staticmethod
+    def find_tools(get_bin_path):
+        """{tool: (save, restore)} of the nf_tables-backed binaries, or None when one is missing."""
+        tools = {}
+        for tool, binary in TOOL_BINARIES.items():
+            save, restore = get_bin_path(binary + '-save'), get_bin_path(binary + '-restore')
+            if not save or not restore:
+                return None
+            tools[tool] = (save, restore)
+        return tools
+
+    @staticmethod
+    def source():
+        return 'listing'
+
+    def remember(self, applied):
+        """Nothing to keep: iptables-save lists only our chains, which stays fast enough to read every time."""
+
+    def persist_paths(self):
+        return dict((tool, '%s.%s' % (self.persist_prefix, tool)) for tool in render.TOOLS)
+
+    def _run(self, argv, data=None):
+        if data is None:
+            rc, out, err = self.run_command(argv)
+        else:
+            rc, out, err = self.run_command(argv, data=data, binary_data=True)
+        if rc != 0:
+            raise IptablesError('%s failed (rc=%s): %s' % (' '.join(argv), rc, (err or out).strip()))
+        return out
+
+    def read(self):
+        for tool in render.TOOLS:
+            text = self._run([self.tools[tool][0], '-c', '-t', render.TABLES[tool]])
+            self.rulesets[tool] = render.parse_save(tool, text, self.ethertype_names)
+        return self
+
+    refresh_counters = read
+
+    def present(self):
+        return any(ruleset.chains or ruleset.jump for ruleset in self.rulesets.values())
+
+    def counters(self, names):
+        counters, unlisted = render.vif_counters(self.rulesets)
+        zero = {'accepted': {'packets': 0, 'bytes': 0}, 'dropped': {'packets': 0, 'bytes': 0}}
+        return dict((name, counters.get(name, zero)) for name in names), unlisted
+
+    def plan_present(self, spec):
+        desired = render.desired_rulesets(spec, self.rulesets)
+        persist = dict((self.persist_paths()[tool], render.boot_script(desired[tool])) for tool in render.TOOLS)
+        return self._change(desired, persist, 'load iptables, ip6tables and ebtables chains (%d vifs)' % len(desired['v4'].vif_names()))
+
+    def plan_absent(self, remove_files=True):
+        empty = dict((tool, render.Ruleset(tool)) for tool in render.TOOLS)
+        persist = dict((path, None) for path in self.persist_paths().values()) if remove_files else {}
+        return self._change(empty, persist, 'remove the iptables, ip6tables and ebtables chains of xen_antispoof')
+
+    def _change(self, desired, persist, summary):
+        forward = dict((tool, render.transition_script(self.rulesets[tool], desired[tool])) for tool in render.TOOLS)
+        backward = dict((tool, render.transition_script(desired[tool], self.rulesets[tool])) for tool in render.TOOLS)
+        current = dict(self.rulesets)
+        return Change(summary if any(forward.values()) else None, lambda: self._restore(forward, backward),
+                      lambda: self._restore(backward, forward), lambda: self._test(forward),
+                      lambda: render.render_text(current), render.render_text(desired), persist, desired['v4'].vif_names())
+
+    def _restore(self, scripts, inverse):
+        """Load each tool's script; if one tool refuses, the tools already loaded are put back, so all or none change."""
+        done = []
+        for tool in render.TOOLS:
+            if not scripts[tool]:
+                continue
+            try:
+                self._run([self.tools[tool][1], '--noflush'], data=scripts[tool])
+            except IptablesError:
+                for earlier in reversed(done):
+                    self._run([self.tools[earlier][1], '--noflush'], data=inverse[earlier])
+                raise
+            done.append(tool)
+
+    def _test(self, scripts):
+        """iptables-restore --test parses and builds a ruleset without committing it (ebtables has no such mode)."""
+        for tool in ('v4', 'v6'):
+            if scripts[tool]:
+                self._run([self.tools[tool][1], '--noflush', '--test'], data=scripts[tool])

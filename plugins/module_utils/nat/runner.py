@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""xen_nat's one call: validate, read the host, plan, report or apply.
+
+Private to the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import functools
+import time
+
+from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_service import (
+    ServiceError, check_config, detect_manager, make_service)
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import write_forwarding
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.host_checks import host_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.plan import Actors, NatPlanner
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import InvalidSpec, NatSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import NatPaths, locked
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.view import read_view
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import Nft, NftError
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed
+
+SBIN_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin']
+
+
+def run_nat_module(module):
+    require(module, 'pyroute2')
+    try:
+        spec = NatSpec(module.params)
+    except InvalidSpec as error:
+        module.fail_json(msg='Invalid options: %s' % error, problems=error.problems)
+    paths = NatPaths(spec)
+    nft = Nft(module.run_command, module.get_bin_path('nft', required=True, opt_dirs=SBIN_DIRS))
+    dnsmasq = spec.dnsmasq_path or module.get_bin_path('dnsmasq', opt_dirs=SBIN_DIRS)
+    if spec.state == 'present' and spec.dhcp.enabled and not dnsmasq:
+        module.fail_json(msg='dnsmasq was not found on this host; install it, set dnsmasq_path, or set dhcp.enabled to false')
+    manager = detect_manager(spec.service_manager)
+    systemctl = module.get_bin_path('systemctl', opt_dirs=SBIN_DIRS) or 'systemctl'
+    service = make_service(manager, module.run_command, dnsmasq or 'dnsmasq', paths.config, paths.pid, paths.unit, systemctl)
+    actors = Actors(Netlink(), nft, service, write_forwarding, functools.partial(check_config, module.run_command, dnsmasq))
+    try:
+        with locked(paths.lock, create=spec.state == 'present' and not module.check_mode):
+            result = converge(module, spec, paths, actors)
+    finally:
+        actors.net.close()
+    module.exit_json(**result)
+
+
+def converge(module, spec, paths, actors):
+    view = read_view(spec, paths, actors.net, actors.nft, actors.service)
+    planner = NatPlanner(spec, paths, view, actors)
+    if spec.state == 'present':
+        problems, gateway = host_problems(spec, view)
+        if problems:
+            module.fail_json(msg='Invalid options for this host: %s' % '; '.join(problems), problems=problems)
+        try:
+            after = planner.plan_present(gateway)
+        except (NftError, ServiceError) as error:
+            module.fail_json(msg='xen_nat %s: %s. Nothing was changed; a running dnsmasq was left alone.' % (spec.name, error))
+    else:
+        after = planner.plan_absent()
+    result = dict(after, changed=bool(planner.plan), plan=planner.plan.names())
+    if module._diff:
+        result['diff'] = planner.diffs()
+    if module.check_mode or not planner.plan:
+        result['dnsmasq']['pid'] = view.dnsmasq_pid
+        return result
+    started = time.monotonic()
+    try:
+        planner.plan.apply()
+    except PlanFailed as error:
+        message = 'xen_nat %s: %s' % (spec.name, error)
+        if not error.rollback_errors:
+            message += '. The host was left as it was before this task.'
+        module.fail_json(msg=message, failed_step=error.step, rolled_back=list(reversed(error.done)),
+                         rollback_errors=error.rollback_errors, plan=planner.plan.names())
+    result['dnsmasq']['pid'] = actors.service.running_pid()
+    result['apply_seconds'] = round(time.monotonic() - started, 3)
+    return result

@@ -1,0 +1,76 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Everything xen_nat needs to know about the host, read once before planning.
+
+Private to the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+
+from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import load_ledger, read_forwarding
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.nft import FAMILY, normalize_listing, table_name
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import load_record, other_records
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET
+
+
+class NatView:
+    """The host as it is: links and addresses, our table, our files, forwarding flags, dnsmasq's pid."""
+
+    def __init__(self):
+        self.bridge_name = None
+        self.uplink_name = None
+        self.bridge = None
+        self.bridge_addresses = []
+        self.uplink = None
+        self.uplink_addresses = []
+        self.record = {}
+        self.others = []
+        self.ledger = {}
+        self.forwarding = {}
+        self.nft_listing = None
+        self.nft_text = ''
+        self.files = {}
+        self.dnsmasq_pid = None
+
+    def has_address(self, interface):
+        return any(known == interface for known in self.bridge_addresses)
+
+
+def ipv4_interfaces(net, link):
+    if link is None:
+        return []
+    return [ipaddress.IPv4Interface('%s/%d' % (address.address, address.prefixlen))
+            for address in net.addresses(link.index) if address.family == AF_INET]
+
+
+def read_view(spec, paths, net, nft, service, read_value=read_forwarding):
+    """The host as it is now; for state=absent the bridge and uplink default to those the record names."""
+    view = NatView()
+    view.files = dict((path, read_bytes(path)) for path in [paths.config, paths.leases, paths.pid, paths.record, paths.ledger]
+                      + [path for path, dummy in service.files()])
+    view.record = load_record(view.files[paths.record])
+    recorded = view.record.get('summary') or {}
+    view.bridge_name = spec.bridge or recorded.get('bridge')
+    view.uplink_name = spec.uplink or recorded.get('uplink')
+    if view.bridge_name:
+        view.bridge = net.link(view.bridge_name)
+        view.bridge_addresses = ipv4_interfaces(net, view.bridge)
+    if view.uplink_name:
+        view.uplink = net.link(view.uplink_name)
+        view.uplink_addresses = ipv4_interfaces(net, view.uplink)
+    view.others = other_records(spec.state_dir, spec.name)
+    view.ledger = load_ledger(view.files[paths.ledger])
+    claimed = [ifname for ifname, entry in view.ledger.items() if spec.name in entry['instances']]
+    for ifname in set([view.bridge_name, view.uplink_name] + claimed):
+        if ifname:
+            view.forwarding[ifname] = read_value(ifname)
+    view.nft_listing = normalize_listing(nft.table_json(FAMILY, table_name(spec.name)))
+    view.nft_text = nft.table_text(FAMILY, table_name(spec.name)) if view.nft_listing is not None else ''
+    view.dnsmasq_pid = service.running_pid()
+    return view

@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Checks on a vif before it is written: each problem names the guest, the field, the value and the rule.
+
+Private to the collection: may change without notice.
+
+The checks collect every problem instead of stopping at the first, so one
+run reports all of them, for example
+`guest 'web': vifname 'wiki.xen.prgmr.com' is 18 characters; Linux allows 15`.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import IMPORT_ERRORS, load
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
+    EMU_SUFFIX,
+    EMULATED_IFNAME_MAX,
+    IFNAME_MAX,
+    XEN_OUI,
+)
+
+DEFAULT_BRIDGE = 'xenbr0'
+NIC_TYPES = ('vif', 'ioemu')
+MTU_RANGE = (68, 65535)
+# Stricter than the kernel (which refuses only '/', ':' and white space):
+# hotplug shell scripts, nft rules and udev all take these without quoting.
+_IFNAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
+_IFNAME_CHARACTERS = "letters, digits, '.', '-' and '_'"
+# xl names a vif without vifname `vifDOMID.DEVID` (`...-emu` for its tap).
+_XL_DEFAULT_NAME_RE = re.compile(r'^(vif|tap)[0-9]+\.[0-9]+(-emu)?$')
+_MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
+
+
+class VifProblem:
+    """One broken rule: which guest and vif, which field, which value, and why."""
+
+    def __init__(self, guest, devid, field, value, rule):
+        self.guest = guest
+        self.devid = devid
+        self.field = field
+        self.value = value
+        self.rule = rule
+
+    def __str__(self):
+        where = "guest '%s'" % self.guest
+        if self.devid is not None:
+            where += ' vif %s' % self.devid
+        return "%s: %s '%s' %s" % (where, self.field, self.value, self.rule)
+
+    def __repr__(self):
+        return 'VifProblem(%r)' % str(self)
+
+    def __eq__(self, other):
+        return isinstance(other, VifProblem) and str(self) == str(other)
+
+    def __hash__(self):
+        return hash(str(self))
+
+
+class VifValidationError(ValueError):
+    """Raised with every problem found; str() lists them one per line."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super(VifValidationError, self).__init__('\n'.join(str(problem) for problem in self.problems))
+
+
+def raise_for(problems):
+    if problems:
+        raise VifValidationError(problems)
+
+
+def has_emulated_nic(spec, hvm):
+    """True when xl also creates a `<vifname>-emu` tap: type=ioemu, or an HVM guest unless type=vif."""
+    return spec.type == 'ioemu' or (hvm and spec.type != 'vif')
+
+
+# ---------------------------------------------------------------- one value
+
+def vifname_rules(vifname, emulated=False):
+    """Why vifname cannot name this vif's dom0 device (empty list when it can)."""
+    if vifname == '':
+        return ['is empty; leave vifname out for xl\'s default name']
+    rules = []
+    if emulated and len(vifname) > EMULATED_IFNAME_MAX:
+        rules.append("is %d characters; its emulated NIC adds '%s', so %d fit in Linux's %d" % (len(vifname), EMU_SUFFIX, EMULATED_IFNAME_MAX, IFNAME_MAX))
+    elif len(vifname) > IFNAME_MAX:
+        rules.append('is %d characters; Linux allows %d' % (len(vifname), IFNAME_MAX))
+    bad = sorted(set(character for character in vifname if not _IFNAME_RE.match(character)))
+    if bad:
+        rules.append('holds %s; an interface name may hold only %s' % (', '.join(repr(character) for character in bad), _IFNAME_CHARACTERS))
+    elif vifname in ('.', '..'):
+        rules.append('is reserved by Linux')
+    if _XL_DEFAULT_NAME_RE.match(vifname):
+        rules.append("has the form of xl's default names (vifDOMID.DEVID), so another guest's vif can take it")
+    return rules
+
+
+def mac_rules(mac):
+    """Why mac cannot be a vif's MAC (empty list when it can)."""
+    if not _MAC_RE.match(mac):
+        return ['is not six octets of two hex digits, such as 02:00:0a:00:00:05']
+    first = int(mac[:2], 16)
+    if first & 0x01:
+        return ['is a multicast address (odd first octet); a vif needs a unicast one']
+    if mac == '00:00:00:00:00:00':
+        return ['is all zeros']
+    if not mac.startswith(XEN_OUI + ':') and not first & 0x02:
+        return ["is neither in Xen's %s block nor locally administered (second hex digit 2, 6, a or e)" % XEN_OUI]
+    return []
+
+
+def ip_rules(entry, subnets=()):
+    """Why one ip entry is no address or CIDR, or lies outside every known subnet of its family."""
+    network = _network(entry)
+    if network is None:
+        return ['is not an IPv4 or IPv6 address or CIDR']
+    same_family = [subnet for subnet in (_network(text) for text in subnets) if subnet is not None and subnet.version == network.version]
+    if same_family and not any(network in subnet for subnet in same_family):
+        return ["is outside the bridge's subnet %s" % ' '.join(str(subnet.cidr) for subnet in same_family)]
+    return []
+
+
+def _network(text):
+    """text as a netaddr IPNetwork, or None when it is no address or CIDR.
+
+    Modules call _deps.require(module, 'netaddr') first; reaching here
+    without netaddr is a bug, reported with the import error.
+    """
+    netaddr = load('netaddr')
+    if netaddr is None:
+        raise RuntimeError('checking ip addresses needs the Python library netaddr: %s' % IMPORT_ERRORS['netaddr'])
+    try:
+        return netaddr.IPNetwork(text)
+    except (netaddr.AddrFormatError, ValueError, TypeError):
+        return None
+
+
+def ip_address_key(entry):
+    """The address an ip entry claims, for duplicate checks: '10.0.0.5/24' and '10.0.0.5' are one."""
+    network = _network(entry) if load('netaddr') is not None else None
+    return str(network.ip) if network is not None else entry
+
+
+def _decimal_rule(value, lowest, highest=None):
+    if not re.match('^[0-9]+$', value) or int(value) < lowest or (highest is not None and int(value) > highest):
+        limit = 'from %d to %d' % (lowest, highest) if highest is not None else 'of %d or more' % lowest
+        return ['is not a whole number %s' % limit]
+    return []
+
+
+# ---------------------------------------------------------------- one vif
+
+def spec_problems(guest, devid, spec, hvm=False, subnets=()):
+    """Every problem of one vif spec on its own (uniqueness is duplicate_problems')."""
+    problems = []
+
+    def add(field, value, rules):
+        problems.extend(VifProblem(guest, devid, field, value, rule) for rule in rules)
+
+    if spec.vifname is not None:
+        add('vifname', spec.vifname, vifname_rules(spec.vifname, has_emulated_nic(spec, hvm)))
+    if spec.mac is not None:
+        add('mac', spec.mac, mac_rules(spec.mac))
+    for entry in spec.ip or ():
+        add('ip', entry, ip_rules(entry, subnets))
+    if spec.type is not None and spec.type not in NIC_TYPES:
+        add('type', spec.type, ["is not one of %s" % ', '.join(NIC_TYPES)])
+    if spec.mtu is not None:
+        add('mtu', spec.mtu, _decimal_rule(spec.mtu, *MTU_RANGE))
+    if spec.devid is not None:
+        add('devid', spec.devid, _decimal_rule(spec.devid, 0))
+    return problems
+
+
+def occupied_names(vifname, emulated):
+    """The dom0 device names a vif takes: its vifname and, with an emulated NIC, `<vifname>-emu`."""
+    if not vifname:
+        return ()
+    return (vifname, vifname + EMU_SUFFIX) if emulated else (vifname,)
+
+
+def duplicate_problems(guest, devid, spec, emulated, others):
+    """Problems of spec's vifname, mac and ip already held by another vif on the dom0.
+
+    others: claims (objects with guest, devid, mac, names, ips) of every
+    other vif on the dom0, this one left out.
+    """
+    problems = []
+    names = set(occupied_names(spec.vifname, emulated))
+    addresses = set(ip_address_key(entry) for entry in spec.ip or ())
+    for other in others:
+        holder = "guest '%s' vif %s" % (other.guest, other.devid)
+        for name in sorted(names.intersection(other.names)):
+            problems.append(VifProblem(guest, devid, 'vifname', spec.vifname, 'is taken: %s already uses %s' % (holder, name)))
+        if spec.mac is not None and spec.mac == other.mac:
+            problems.append(VifProblem(guest, devid, 'mac', spec.mac, 'is taken: %s already uses it' % holder))
+        for address in sorted(addresses.intersection(ip_address_key(entry) for entry in other.ips)):
+            problems.append(VifProblem(guest, devid, 'ip', address, 'is taken: %s already uses it' % holder))
+    return problems
