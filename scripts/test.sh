@@ -11,6 +11,9 @@
 #   lint         ansible-lint --profile production
 #   integration  ansible-test integration on this host (needs root)
 #
+# TARGETS="xen_vif xen_nat" limits the integration stage to those targets
+# (and the setup targets they declare), for work on one module.
+#
 # Every stage runs even when an earlier one failed, so one run shows all
 # that is wrong. The exit status is non-zero if any stage failed, and the
 # last line printed is "N passed, N failed, N skipped", counting stages.
@@ -153,8 +156,10 @@ stage_integration() {
     # real kernel, namespaces) with pyroute2 and netaddr importable; targets
     # carry the aliases needs/root and destructive, hence the two --allow.
     # --continue-on-error: report every failing target, not just the first.
+    local -a chosen=()
+    read -r -a chosen <<<"${TARGETS:-}"
     ansible-test integration --color no --local --python-interpreter "$VENV/bin/python" \
-        --allow-root --allow-destructive --continue-on-error
+        --allow-root --allow-destructive --continue-on-error "${chosen[@]}"
 }
 
 # One stage in a subshell with errexit on: a failing command ends the stage
