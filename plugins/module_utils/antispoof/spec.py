@@ -22,14 +22,12 @@ import re
 import socket
 
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import (
-    IFNAMSIZ_MAX, MAC_PATTERN, InvalidSpec, interface_name_problem, mac_problem)
+    MAC_PATTERN, InvalidSpec, mac_problem)
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
+    interface_name_problems, interface_pattern_problems)
 
 __all__ = ['AntispoofSpec', 'InvalidSpec', 'VifPolicy', 'ETHERTYPES', 'link_local_from_mac']
 
-# Stricter than the kernel on purpose: these names end up quoted in nft and
-# bare in iptables, where '+' is a wildcard.
-VIF_NAME_PATTERN = re.compile(r'^[A-Za-z0-9_.@-]+$')
-VIF_NAME_RULE = "letters, digits, '.', '_', '-' and '@'"
 ETHERTYPES = {'ipv4': 0x0800, 'arp': 0x0806, 'ipv6': 0x86dd, 'vlan': 0x8100, '8021ad': 0x88a8, 'lldp': 0x88cc}
 ETHERTYPE_ALIASES = {'ip': 'ipv4', 'ip6': 'ipv6', '8021q': 'vlan'}
 DEFAULT_ETHERTYPES = ('ipv4', 'arp', 'ipv6')
@@ -44,7 +42,6 @@ BACKENDS = ('nftables', 'iptables')
 PREFIX_LENGTHS = {4: dict((str(length), length) for length in range(33)), 6: dict((str(length), length) for length in range(129))}
 _GROUP = r'[1-9a-f][0-9a-f]{0,3}'  # no '0' group: the only zero groups are the ones '::' stands for
 PLAIN_IPV6 = re.compile(r'(?:%(g)s(?::%(g)s)*)?(?:::(?:%(g)s(?::%(g)s)*)?)?' % {'g': _GROUP})
-PLAIN_VIF_NAME = re.compile(r'[A-Za-z0-9_.@-]{1,%d}' % IFNAMSIZ_MAX)
 ETHERTYPE_NUMBERS = dict(ETHERTYPES)  # every name _ethertype takes as it is written, with its number
 ETHERTYPE_NUMBERS.update((alias, ETHERTYPES[name]) for alias, name in ETHERTYPE_ALIASES.items())
 DEFAULT_ETHERTYPE_NAMES = list(DEFAULT_ETHERTYPES)  # the module's default, so the usual value
@@ -78,29 +75,6 @@ def _unicast_mac_problem(field, mac):
     if MAC_PATTERN.match(mac) and int(mac[1], 16) & 1:
         return "%s '%s' is a multicast address; a guest sends from a unicast MAC" % (field, mac)
     return mac_problem(field, mac)
-
-
-def _plain_vif_name(name):
-    """Whether name is a usual vif name, one vif_name_problem has nothing to say about."""
-    return isinstance(name, str) and PLAIN_VIF_NAME.fullmatch(name) is not None and name not in ('.', '..')
-
-
-def vif_name_problem(field, name):
-    if _plain_vif_name(name):
-        return None
-    problem = interface_name_problem(field, name)
-    if problem is None and not VIF_NAME_PATTERN.match(name):
-        bad = [character for character in name if not VIF_NAME_PATTERN.match(character)][0]
-        problem = "%s '%s' contains %r; xen_antispoof allows %s" % (field, name, bad, VIF_NAME_RULE)
-    return problem
-
-
-def pattern_problem(field, pattern):
-    """Port names with an optional trailing '*' (nftables) / '+' (iptables) wildcard."""
-    stem = pattern[:-1] if pattern.endswith('*') else pattern
-    if pattern.endswith('*') and not stem:
-        return "%s '%s' would match every port; name at least one leading character" % (field, pattern)
-    return vif_name_problem(field, stem)
 
 
 # A block is one address or network as the renderers need it: (first, last, prefix length, text),
@@ -233,7 +207,7 @@ class VifPolicy:
         self.dhcp = params.get('dhcp', True) is not False
         self.dhcp_server = bool(params.get('dhcp_server'))
         self.router = bool(params.get('router'))
-        problems.append(vif_name_problem(field + '.name', self.name))
+        problems.extend(interface_name_problems(field + '.name', self.name))
         self.macs = self._macs(params.get('mac'), field, problems)
         blocks4 = self._blocks(params.get('ipv4'), field, 4, problems)
         blocks6 = self._blocks(params.get('ipv6'), field, 6, problems)
@@ -350,14 +324,16 @@ class AntispoofSpec:
         entries = list(enumerate(params.get('vifs') or []))
         # vifs with state=absent: only their names matter, and their policy goes
         self.removed = [vif['name'] for _index, vif in entries if vif.get('state') == 'absent']
-        problems.extend(vif_name_problem('vifs[%d].name' % index, vif['name']) for index, vif in entries if vif.get('state') == 'absent')
+        for index, vif in entries:
+            if vif.get('state') == 'absent':
+                problems.extend(interface_name_problems('vifs[%d].name' % index, vif['name']))
         present = [(index, vif) for index, vif in entries if vif.get('state') != 'absent']
         self._positions = [index for index, _vif in present]  # a present vif's index in the task's list, for messages
         self.vifs = _without_gc(lambda: [VifPolicy(dict(vif), 'vifs[%d]' % index, problems) for index, vif in present])
         for pattern in self.trusted_ports or []:
-            problems.append(pattern_problem('trusted_ports', pattern))
+            problems.extend(interface_pattern_problems('trusted_ports', pattern))
         for pattern in self.vif_patterns:
-            problems.append(pattern_problem('vif_patterns', pattern))
+            problems.extend(interface_pattern_problems('vif_patterns', pattern))
         problems.extend(self._conflicts())
         problems = [problem for problem in problems if problem]
         if problems:

@@ -15,7 +15,8 @@ import hashlib
 import ipaddress
 import re
 
-IFNAMSIZ_MAX = 15
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
+
 STP_FORWARD_DELAY_RANGE = (2, 30)
 MTU_RANGE = (68, 65535)
 DEFAULT_PERSIST_DIR = '/etc/network/interfaces.d'
@@ -29,20 +30,6 @@ class InvalidSpec(Exception):
     def __init__(self, problems):
         self.problems = problems
         super(InvalidSpec, self).__init__('; '.join(problems))
-
-
-def interface_name_problem(field, name):
-    """Why name cannot be a Linux interface name, or None when it can."""
-    if not name:
-        return "%s must not be empty" % field
-    if len(name) > IFNAMSIZ_MAX:
-        return "%s '%s' is %d characters; Linux allows %d" % (field, name, len(name), IFNAMSIZ_MAX)
-    if name in ('.', '..'):
-        return "%s '%s' is not a valid interface name" % (field, name)
-    for character in name:
-        if character in '/:' or character.isspace():
-            return "%s '%s' contains %r, which an interface name may not hold" % (field, name, character)
-    return None
 
 
 def cidr_problem(field, text):
@@ -109,15 +96,15 @@ class BridgeSpec:
             raise InvalidSpec(problems)
 
     def problems(self):
-        found = [interface_name_problem('name', self.name)]
+        found = interface_name_problems('name', self.name)
         if self.uplink is not None:
-            found.append(interface_name_problem('uplink', self.uplink))
+            found.extend(interface_name_problems('uplink', self.uplink))
             if self.uplink == self.name:
                 found.append("uplink '%s' is the bridge itself" % self.uplink)
         if self.mac is not None:
             found.append(mac_problem('mac', self.mac))
         for port in self.ports:
-            found.append(interface_name_problem('ports', port))
+            found.extend(interface_name_problems('ports', port))
             if port in (self.name, self.uplink):
                 found.append("ports '%s' is the bridge or its uplink" % port)
         for cidr in self.addresses or []:

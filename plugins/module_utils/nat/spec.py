@@ -20,13 +20,15 @@ import ipaddress
 import re
 
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import (
-    InvalidSpec, interface_name_problem, mac_problem)
+    InvalidSpec, mac_problem)
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.domid import (
     devid_problem, domid_problem, vif_nat_address, vif_nat_hostname)
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import mac_from_ip
 
-NAME_PATTERN = re.compile(r'^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$')
-HOSTNAME_PATTERN = re.compile(r'^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$')
+# fullmatch, not match: '$' also matches before a trailing newline, which would reach dnsmasq's files.
+NAME_PATTERN = re.compile(r'[A-Za-z0-9][A-Za-z0-9_-]{0,31}')
+HOSTNAME_PATTERN = re.compile(r'[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?')
 MAX_PREFIXLEN = 30
 MIN_LEASE_TIME = 120  # dnsmasq refuses shorter leases
 PORT_RANGE = (1, 65535)
@@ -158,7 +160,7 @@ class FixedLease:
             found.append(mac_problem('%s.mac' % field, self.mac))
         elif not found:
             found.append('%s.mac is required' % field)
-        if self.hostname is not None and not HOSTNAME_PATTERN.match(self.hostname):
+        if self.hostname is not None and not HOSTNAME_PATTERN.fullmatch(self.hostname):
             found.append("%s.hostname '%s' is not a host name (letters, digits and inner '-', at most 63)"
                          % (field, self.hostname))
         return found
@@ -202,7 +204,7 @@ class DhcpSpec:
             address = parse_ipv4('dhcp.dns_servers[%d]' % index, text, found)
             if address is not None:
                 self.dns_servers.append(address)
-        if self.domain is not None and not all(HOSTNAME_PATTERN.match(label) for label in self.domain.split('.')):
+        if self.domain is not None and not all(HOSTNAME_PATTERN.fullmatch(label) for label in self.domain.split('.')):
             found.append("dhcp.domain '%s' is not a DNS domain name" % self.domain)
         for index, option in enumerate(self.extra_options):
             if '\n' in option or '\r' in option:
@@ -294,7 +296,7 @@ class NatSpec:
 
     def problems(self):
         found = []
-        if not NAME_PATTERN.match(self.name):
+        if not NAME_PATTERN.fullmatch(self.name):
             found.append("name '%s' must be 1 to 32 letters, digits, '_' or '-', starting with a letter or digit" % self.name)
         if self.state == 'present':
             found.extend(self._present_problems())
@@ -306,9 +308,9 @@ class NatSpec:
             if not value:
                 found.append('%s is required when state is present' % field)
         if self.bridge:
-            found.append(interface_name_problem('bridge', self.bridge))
+            found.extend(interface_name_problems('bridge', self.bridge))
         if self.uplink:
-            found.append(interface_name_problem('uplink', self.uplink))
+            found.extend(interface_name_problems('uplink', self.uplink))
             if self.uplink == self.bridge:
                 found.append("uplink '%s' is the bridge itself; NAT needs a separate outgoing interface" % self.uplink)
         if self.subnet_text:

@@ -19,15 +19,13 @@ import hashlib
 import ipaddress
 import re
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import IFNAME_FORBIDDEN, IFNAME_MAX
+
 DEFAULT_MAC_PREFIX = '02:00'
 XEN_OUI = '00:16:3e'
-IFNAME_MAX = 15
 # Emulated NICs of HVM guests get a second device named `<vifname>-emu`.
 EMU_SUFFIX = '-emu'
 EMULATED_IFNAME_MAX = IFNAME_MAX - len(EMU_SUFFIX)
-# What vifname_auto keeps of a guest name: characters that need no quoting
-# in hotplug scripts, nft rules or udev. Anything else forces the hash form.
-_PLAIN_NAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
 _HASH_LENGTH = 4
 
 
@@ -114,9 +112,10 @@ def vifname_auto(guest, devid, max_len=None, taken=(), emulated=False):
         return name not in taken and not (emulated and name + EMU_SUFFIX in taken)
 
     plain = guest + suffix
-    if _PLAIN_NAME_RE.match(guest) and len(plain) <= max_len and free(plain):
+    # A guest name holding a character an interface name may not hold forces the hash form.
+    if not IFNAME_FORBIDDEN.search(guest) and len(plain) <= max_len and free(plain):
         return plain
-    stem = re.sub('[^A-Za-z0-9_.-]', '', guest)[:max_len - len(suffix) - _HASH_LENGTH - 1]
+    stem = IFNAME_FORBIDDEN.sub('', guest)[:max_len - len(suffix) - _HASH_LENGTH - 1]
     attempt = 0
     while True:
         candidate = '%s_%s%s' % (stem, _digest('vifname', guest, devid, attempt)[:_HASH_LENGTH], suffix)

@@ -24,6 +24,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.vif.claims import
     effective_devid,
     settle_spec,
 )
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import guest_name_rules
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import DEFAULT_MAC_PREFIX
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import (
     VifSpec,
@@ -106,6 +107,9 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
     """
     if state not in STATES:
         raise VifPlanError("state '%s' is not one of %s" % (state, ', '.join(STATES)))
+    if guest is not None:
+        # The module makes a file name of it (<config_dir>/<domain>.cfg): refuse it before anything is written.
+        raise_for([VifProblem(guest, None, 'domain', guest, rule) for rule in guest_name_rules(guest)])
     config = parse_config(config_text)
     name = _guest_name(config, guest)
     specs = [parse_vif(entry) for entry in vif_entries(config)]

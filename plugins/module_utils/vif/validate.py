@@ -17,22 +17,22 @@ __metaclass__ = type
 import re
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import IMPORT_ERRORS, load
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
+    IFNAME_MAX,
+    byte_length,
+    interface_name_rules,
+)
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
     EMU_SUFFIX,
     EMULATED_IFNAME_MAX,
-    IFNAME_MAX,
     XEN_OUI,
 )
 
 DEFAULT_BRIDGE = 'xenbr0'
 NIC_TYPES = ('vif', 'ioemu')
 MTU_RANGE = (68, 65535)
-# Stricter than the kernel (which refuses only '/', ':' and white space):
-# hotplug shell scripts, nft rules and udev all take these without quoting.
-_IFNAME_RE = re.compile(r'^[A-Za-z0-9_.-]+$')
-_IFNAME_CHARACTERS = "letters, digits, '.', '-' and '_'"
 # xl names a vif without vifname `vifDOMID.DEVID` (`...-emu` for its tap).
-_XL_DEFAULT_NAME_RE = re.compile(r'^(vif|tap)[0-9]+\.[0-9]+(-emu)?$')
+_XL_DEFAULT_NAME_RE = re.compile(r'(vif|tap)[0-9]+\.[0-9]+(-emu)?')
 _MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 
 
@@ -87,16 +87,12 @@ def vifname_rules(vifname, emulated=False):
     if vifname == '':
         return ['is empty; leave vifname out for xl\'s default name']
     rules = []
-    if emulated and len(vifname) > EMULATED_IFNAME_MAX:
-        rules.append("is %d characters; its emulated NIC adds '%s', so %d fit in Linux's %d" % (len(vifname), EMU_SUFFIX, EMULATED_IFNAME_MAX, IFNAME_MAX))
-    elif len(vifname) > IFNAME_MAX:
-        rules.append('is %d characters; Linux allows %d' % (len(vifname), IFNAME_MAX))
-    bad = sorted(set(character for character in vifname if not _IFNAME_RE.match(character)))
-    if bad:
-        rules.append('holds %s; an interface name may hold only %s' % (', '.join(repr(character) for character in bad), _IFNAME_CHARACTERS))
-    elif vifname in ('.', '..'):
-        rules.append('is reserved by Linux')
-    if _XL_DEFAULT_NAME_RE.match(vifname):
+    # Besides the rule for every device name: room for the emulated NIC's tap, and not xl's own form.
+    too_long_for_emu = emulated and byte_length(vifname) > EMULATED_IFNAME_MAX
+    if too_long_for_emu:
+        rules.append("is %d characters; its emulated NIC adds '%s', so %d fit in Linux's %d" % (byte_length(vifname), EMU_SUFFIX, EMULATED_IFNAME_MAX, IFNAME_MAX))
+    rules.extend(interface_name_rules(vifname, check_length=not too_long_for_emu))
+    if _XL_DEFAULT_NAME_RE.fullmatch(vifname):
         rules.append("has the form of xl's default names (vifDOMID.DEVID), so another guest's vif can take it")
     return rules
 
@@ -165,6 +161,10 @@ def spec_problems(guest, devid, spec, hvm=False, subnets=()):
 
     if spec.vifname is not None:
         add('vifname', spec.vifname, vifname_rules(spec.vifname, has_emulated_nic(spec, hvm)))
+    # Device names the hotplug scripts hand to a shell and to ip/brctl.
+    for field in ('bridge', 'gatewaydev'):
+        if getattr(spec, field) is not None:
+            add(field, getattr(spec, field), interface_name_rules(getattr(spec, field)))
     if spec.mac is not None:
         add('mac', spec.mac, mac_rules(spec.mac))
     for entry in spec.ip or ():

@@ -17,6 +17,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec im
     _link_local_block, _plain_ipv4_block, _plain_ipv6_block, link_local_from_mac)
 
 from antispoof_testing import problems, spec, vif
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.hostile import HOSTILE_NAMES
 
 
 def test_link_local_address_is_the_modified_eui64_of_the_mac():
@@ -77,8 +78,9 @@ def test_a_vif_needs_a_mac():
 
 @pytest.mark.parametrize('name, rule', [
     ('a-vif-name-too-long', "vifs[0].name 'a-vif-name-too-long' is 19 characters; Linux allows 15"),
-    ('vif+1', "vifs[0].name 'vif+1' contains '+'; xen_antispoof allows letters, digits, '.', '_', '-' and '@'"),
-    ('vif"1', "vifs[0].name 'vif\"1' contains '\"'; xen_antispoof allows letters, digits, '.', '_', '-' and '@'"),
+    ('vif+1', "vifs[0].name 'vif+1' holds '+'; an interface name may hold only letters, digits, '.', '-' and '_'"),
+    ('vif"1', "vifs[0].name 'vif\"1' holds '\"'; an interface name may hold only letters, digits, '.', '-' and '_'"),
+    ('vif@1', "vifs[0].name 'vif@1' holds '@'; an interface name may hold only letters, digits, '.', '-' and '_'"),
 ])
 def test_vif_names_must_be_safe_in_both_backends(name, rule):
     assert problems([vif(name=name)]) == [rule]
@@ -272,3 +274,16 @@ def test_a_vif_cannot_be_both_absent_and_present_and_messages_keep_the_tasks_ind
     assert "vifs[1].name 'vif1.0' is also listed with state absent; a vif either has a policy or not" in found
     assert any(problem.startswith("vifs[2].ipv4 '192.0.2.21/32' overlaps") for problem in found), found
     assert problems([dict(name='a-vif-name-too-long', state='absent')]) == ["vifs[0].name 'a-vif-name-too-long' is 19 characters; Linux allows 15"]
+
+
+@pytest.mark.parametrize('value', HOSTILE_NAMES)
+def test_every_vif_name_option_refuses_hostile_names(value):
+    assert problems([vif(name=value)])[0].startswith("vifs[0].name '%s' " % value)
+    assert problems([dict(name=value, state='absent')])[0].startswith("vifs[0].name '%s' " % value)
+
+
+@pytest.mark.parametrize('field', ['trusted_ports', 'vif_patterns'])
+@pytest.mark.parametrize('value', [name for name in HOSTILE_NAMES if name != 'vif*'])
+def test_every_port_pattern_option_refuses_hostile_names(field, value):
+    found = problems([vif()], **{field: [value]})
+    assert any(problem.startswith("%s '%s' " % (field, value)) for problem in found), found

@@ -8,6 +8,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import BridgeSpec, InvalidSpec
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.hostile import HOSTILE_NAMES
 
 
 def spec(**params):
@@ -79,3 +80,16 @@ def test_bridge_options_map_to_pyroute2_attribute_names():
 def test_bad_bridge_macs_are_refused(mac, reason):
     found = problems_of(mac=mac)
     assert len(found) == 1 and found[0].startswith("mac '%s' %s" % (mac, reason))
+
+
+@pytest.mark.parametrize('field', ['name', 'uplink', 'ports'])
+@pytest.mark.parametrize('value', HOSTILE_NAMES)
+def test_every_device_name_option_refuses_hostile_names(field, value):
+    params = {field: [value] if field == 'ports' else value}
+    found = problems_of(**params)
+    assert any(problem.startswith("%s '%s' " % (field, value)) for problem in found), found
+
+
+def test_the_issue_example_is_refused_before_it_reaches_an_ifupdown_line():
+    assert problems_of(name='Nx;reboot', persist='ifupdown') == [
+        "name 'Nx;reboot' holds ';'; an interface name may hold only letters, digits, '.', '-' and '_'"]

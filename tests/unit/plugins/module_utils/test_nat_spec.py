@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import NatSpec
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_problems as problems_of
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import nat_spec as spec
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.hostile import HOSTILE_NAMES
 
 
 def test_masquerade_is_the_default():
@@ -70,7 +71,7 @@ def test_gateway_cannot_be_the_network_or_broadcast_address(gateway, what):
 def test_bridge_and_uplink_are_checked_as_interface_names():
     assert problems_of(bridge='a-bridge-name-too-long', uplink='xenbr1 ') == [
         "bridge 'a-bridge-name-too-long' is 22 characters; Linux allows 15",
-        "uplink 'xenbr1 ' contains ' ', which an interface name may not hold"]
+        "uplink 'xenbr1 ' holds ' '; an interface name may hold only letters, digits, '.', '-' and '_'"]
 
 
 def test_uplink_cannot_be_the_bridge():
@@ -221,3 +222,20 @@ def test_summary_is_what_other_instances_check_against():
     nat = spec(snat_to='192.0.2.20', port_forwards=[dict(proto='udp', port=53, to_ip='10.0.1.5')])
     assert nat.summary() == dict(name='guests', bridge='xenbr1', uplink='eth0', subnet='10.0.1.0/24', snat_to='192.0.2.20',
                                  port_forwards=['udp/53'])
+
+
+@pytest.mark.parametrize('field', ['bridge', 'uplink'])
+@pytest.mark.parametrize('value', [name for name in HOSTILE_NAMES if name])
+def test_every_device_name_option_refuses_hostile_names(field, value):
+    found = problems_of(**{field: value})
+    assert any(problem.startswith("%s '%s' " % (field, value)) for problem in found), found
+
+
+@pytest.mark.parametrize('name', ['guests\n', 'a;b', 'x' * 33])
+def test_the_instance_name_is_matched_whole(name):
+    assert problems_of(name=name)[0].startswith("name '%s' must be 1 to 32" % name)
+
+
+def test_a_hostname_with_a_trailing_newline_is_refused():
+    assert "dhcp.hosts[0].hostname 'web\n' is not a host name (letters, digits and inner '-', at most 63)" in problems_of(
+        dhcp={'hosts': [{'ip': '10.0.1.5', 'hostname': 'web\n'}]})

@@ -8,7 +8,9 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.claims import VifClaim
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import plan_vif_change
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import VifSpec, parse_vif
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.hostile import HOSTILE_NAMES
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import (
     VifProblem,
     VifValidationError,
@@ -165,3 +167,16 @@ def test_an_emu_tap_name_collides_with_a_vif_of_that_name():
 def test_no_duplicates_no_problems():
     spec = VifSpec(vifname='web0', mac='02:00:0a:00:00:05', ip=('10.0.0.5',))
     assert duplicate_problems('web', 0, spec, False, [claim('db', 0, vifname='db0', mac='02:00:0a:00:00:06', ips=['10.0.0.6'])]) == []
+
+
+@pytest.mark.parametrize('field', ['vifname', 'bridge', 'gatewaydev'])
+@pytest.mark.parametrize('value', [name for name in HOSTILE_NAMES if ',' not in name])
+def test_every_device_name_key_refuses_hostile_names(field, value):
+    found = messages(spec_problems('web', 1, VifSpec(**{field: value})))
+    assert any(problem.startswith("guest 'web' vif 1: %s '%s' " % (field, value)) for problem in found), found
+
+
+@pytest.mark.parametrize('domain', ['../../etc/x', '/', 'web/../db', '.web', '0'])
+def test_a_domain_that_would_leave_the_config_dir_is_refused_before_planning(domain):
+    with pytest.raises(VifValidationError, match="domain '%s' " % domain.replace('.', r'\.')):
+        plan_vif_change("name = 'web'\nvif = []\n", guest=domain, devid=0, desired={'bridge': 'xenbr0'})
