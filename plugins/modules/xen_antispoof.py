@@ -36,6 +36,7 @@ requirements:
   - ebtables-nft, iptables-nft and ip6tables-nft (iptables 1.8 or later) and br_netfilter for the V(iptables) backend
 extends_documentation_fragment:
   - xenfleet.network.attributes
+  - xenfleet.network.lock
 options:
   vifs:
     description:
@@ -311,6 +312,7 @@ failed_step:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import LOCK_OPTIONS
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.runner import run_antispoof_module
 
 
@@ -330,6 +332,7 @@ def main():
     )
     module = AnsibleModule(
         argument_spec=dict(
+            LOCK_OPTIONS,
             vifs=dict(type='list', elements='dict', options=vif_options, default=[], required_if=[('state', 'present', ['mac'])]),
             purge=dict(type='bool', default=False),
             trusted_ports=dict(type='list', elements='str'),

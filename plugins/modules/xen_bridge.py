@@ -29,6 +29,7 @@ requirements:
   - ping (iputils) on the managed host, for the connectivity check
 extends_documentation_fragment:
   - xenfleet.network.attributes
+  - xenfleet.network.lock
 options:
   name:
     description:
@@ -197,12 +198,14 @@ failed_step:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import LOCK_OPTIONS
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.runner import run_bridge_module
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            LOCK_OPTIONS,
             name=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             uplink=dict(type='str'),

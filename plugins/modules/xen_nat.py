@@ -41,6 +41,7 @@ requirements:
   - dnsmasq on the managed host, unless O(dhcp.enabled=false)
 extends_documentation_fragment:
   - xenfleet.network.attributes
+  - xenfleet.network.lock
 options:
   name:
     description:
@@ -400,6 +401,7 @@ problems:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import LOCK_OPTIONS
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.runner import run_nat_module
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import (
     DEFAULT_CONFIG_DIR, DEFAULT_STATE_DIR, DEFAULT_SYSTEMD_UNIT_DIR)
@@ -408,6 +410,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import (
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            LOCK_OPTIONS,
             name=dict(type='str', required=True),
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             bridge=dict(type='str'),

@@ -35,6 +35,7 @@ requirements:
   - xl (Xen's toolstack), only for O(live=true)
 extends_documentation_fragment:
   - xenfleet.network.attributes
+  - xenfleet.network.lock
 options:
   domain:
     description:
@@ -348,12 +349,14 @@ live:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import LOCK_OPTIONS
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import run_vif_module
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
+            LOCK_OPTIONS,
             domain=dict(type='str', required=True),
             config=dict(type='path'),
             config_dir=dict(type='path', default='/etc/xen'),

@@ -21,12 +21,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import nft as render
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import state as state
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.change import Change
-from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import Nft, delete_table_script
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import Nft, delete_table_script, parse_json_listing
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft_snapshot import SnapshotStore, ruleset_generation
 
 DEFAULT_PERSIST_PATH = '/etc/nftables.d/xenfleet-antispoof.nft'
@@ -109,7 +107,7 @@ class NftBackend:
                 if rc != 0:
                     objects = None  # the table is gone (state=absent, or no routed vif any more)
                     break
-                objects.extend(json.loads(out).get('nftables', []))
+                objects.extend(parse_json_listing(out, 'nft -j list %s %s %s %s' % (kind, family, render.TABLE, name)))
             self.tables[family] = state.parse_table(family, objects)
         self.from_snapshot = False
 

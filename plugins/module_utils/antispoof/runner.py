@@ -19,8 +19,9 @@ from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptable
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import NftBackend
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec, InvalidSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, remove_file, write_atomic
+from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftError
-from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan, PlanFailed
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan, PlanFailed, fail_with_rollback
 
 BRIDGE_SYSCTL_DIR = '/proc/sys/net/bridge'
 # The kernel ORs these with each bridge's own nf_call_* option. The nftables backend filters in the
@@ -37,11 +38,18 @@ def run_antispoof_module(module):
         spec = AntispoofSpec(module.params)
     except InvalidSpec as error:
         module.fail_json(msg='Invalid options: %s' % error, problems=error.problems)
-    backends = make_backends(module, spec)
-    try:
-        module.exit_json(**converge(module, spec, backends))
-    except (NftError, IptablesError) as error:
-        module.fail_json(msg='xen_antispoof: %s' % error)
+    # One lock for the namespace's tables, their snapshot and the boot-time files: every run reads all of them
+    # (purge=false merges with what is there) and rewrites them.
+    tables = "xen_antispoof's tables in network namespace %s" % namespace_label()
+    with module_locks(module, 'xen_antispoof', [(tables, namespace_lock_path('antispoof'))]):
+        try:
+            result = converge(module, spec, make_backends(module, spec))
+        except (NftError, IptablesError) as error:
+            module.fail_json(msg='xen_antispoof: %s' % error)
+        except (IOError, OSError) as error:
+            # Only reads raise here: a failed write is a failed plan step, rolled back and reported below.
+            module.fail_json(msg='xen_antispoof: reading %s: %s; nothing was changed' % (error.filename or 'the host', error.strerror or error))
+    module.exit_json(**result)
 
 
 def make_backends(module, spec):
@@ -137,10 +145,7 @@ def converge(module, spec, backends):
     try:
         plan.apply()
     except PlanFailed as error:
-        module.fail_json(msg='xen_antispoof: %s. The firewall was left as it was before this task.' % error
-                         if not error.rollback_errors else 'xen_antispoof: %s' % error,
-                         failed_step=error.step, rolled_back=list(reversed(error.done)),
-                         rollback_errors=error.rollback_errors, plan=plan.names())
+        fail_with_rollback(module, 'xen_antispoof', error, plan, 'firewall')
     result['apply_seconds'] = round(time.monotonic() - started, 3)
     chosen.remember(applied=bool(changes[-1]))
     result.update(counters_result(chosen, spec, changes[-1], refresh=True))

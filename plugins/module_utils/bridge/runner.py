@@ -18,8 +18,9 @@ from ansible_collections.xenfleet.network.plugins.module_utils.bridge.view impor
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.connectivity import make_ping_checker
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown import render_bridge_stanza
-from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink
-from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed
+from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink, NetlinkError
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed, fail_with_rollback
 
 
 MACHINE_ID_PATH = '/etc/machine-id'
@@ -33,20 +34,39 @@ def run_bridge_module(module):
         module.fail_json(msg='Invalid options: %s' % error, problems=error.problems)
     # A missing ping only matters when a check runs; then the check fails and rolls back.
     ping = module.get_bin_path('ping')
-    net = Netlink()
     try:
-        module.exit_json(**converge(module, spec, net, make_ping_checker(module.run_command, ping or 'ping')))
+        net = Netlink()
+    except NetlinkError as error:
+        module.fail_json(msg='xen_bridge %s: %s. Nothing was changed.' % (spec.name, error))
+    try:
+        with module_locks(module, 'xen_bridge', link_locks(spec)):
+            result = converge(module, spec, net, make_ping_checker(module.run_command, ping or 'ping'))
     finally:
         net.close()
+    module.exit_json(**result)
+
+
+def link_locks(spec):
+    """A lock per link this run moves, in this network namespace: the bridge, and the uplink, which two
+    bridges must not take at once."""
+    return [('%s in network namespace %s' % (name, namespace_label()), namespace_lock_path('link', name))
+            for name in [spec.name] + ([spec.uplink] if spec.uplink else [])]
 
 
 def converge(module, spec, net, checker):
-    view = read_host_view(net, spec, read_bytes)
+    try:
+        view = read_host_view(net, spec, read_bytes)
+    except NetlinkError as error:
+        module.fail_json(msg='xen_bridge %s: %s. Nothing was changed.' % (spec.name, error))
+    except (IOError, OSError) as error:
+        module.fail_json(msg='xen_bridge %s: reading %s: %s. Nothing was changed.' % (spec.name, error.filename, error.strerror or error))
     try:
         planner = BridgePlanner(spec, view, net, checker, machine_id=to_text(read_bytes(MACHINE_ID_PATH) or b''))
         after = planner.plan_present() if spec.state == 'present' else planner.plan_absent()
     except InvalidSpec as error:
         module.fail_json(msg='Invalid options for this host: %s' % error, problems=error.problems)
+    except NetlinkError as error:
+        module.fail_json(msg='xen_bridge %s: %s. Nothing was changed.' % (spec.name, error))
     before_bridge, before_uplink = planner.before()
     persisted_after = plan_persistence(planner, spec, view)
     result = dict(changed=bool(planner.plan), plan=planner.plan.names(), bridge=after,
@@ -61,10 +81,7 @@ def converge(module, spec, net, checker):
     try:
         planner.plan.apply()
     except PlanFailed as error:
-        module.fail_json(msg='xen_bridge %s: %s. The host was left as it was before this task.' % (spec.name, error)
-                         if not error.rollback_errors else 'xen_bridge %s: %s' % (spec.name, error),
-                         failed_step=error.step, rolled_back=list(reversed(error.done)),
-                         rollback_errors=error.rollback_errors, plan=planner.plan.names())
+        fail_with_rollback(module, 'xen_bridge %s' % spec.name, error, planner.plan, 'host')
     result['apply_seconds'] = round(time.monotonic() - started, 3)
     return result
 

@@ -64,10 +64,14 @@ class NetlinkError(Exception):
 
 
 class Netlink:
-    """A thin, named vocabulary over one pyroute2 IPRoute socket."""
+    """A thin, named vocabulary over one pyroute2 IPRoute socket.
+
+    Every request, read or write, raises NetlinkError naming what it asked for: the kernel may refuse
+    anything (no CAP_NET_ADMIN, a link gone meanwhile), and pyroute2 raises its own errors and OSError alike.
+    """
 
     def __init__(self):
-        self.ipr = IPRoute()
+        self.ipr = _call('open a netlink socket', IPRoute)
 
     def close(self):
         self.ipr.close()
@@ -75,20 +79,20 @@ class Netlink:
     # ---- readers -------------------------------------------------------
     def link(self, name):
         """The link called name, or None."""
-        indexes = self.ipr.link_lookup(ifname=name)
+        indexes = self._request('look up link %s' % name, self.ipr.link_lookup, ifname=name)
         if not indexes:
             return None
-        return self._link_from_message(self.ipr.link('get', index=indexes[0])[0])
+        return self._link_from_message(self._request('read link %s' % name, self.ipr.link, 'get', index=indexes[0])[0])
 
     def ports(self, bridge_index):
         """Names of the links enslaved to the bridge."""
-        return sorted(message.get_attr('IFLA_IFNAME') for message in self.ipr.get_links()
+        return sorted(message.get_attr('IFLA_IFNAME') for message in self._request('list links', self.ipr.get_links)
                       if message.get_attr('IFLA_MASTER') == bridge_index)
 
     def addresses(self, index):
         """Global addresses of a link, primary first as the kernel lists them."""
         found = []
-        for message in self.ipr.get_addr(index=index):
+        for message in self._request('list the addresses of link %s' % index, self.ipr.get_addr, index=index):
             if message['scope'] >= RT_SCOPE_LINK:
                 continue  # link-local addresses are the kernel's, derived from the MAC
             flags = message.get_attr('IFA_FLAGS')
@@ -107,7 +111,7 @@ class Netlink:
         """
         found = []
         for family in (AF_INET, AF_INET6):
-            for message in self.ipr.get_routes(family=family, oif=index):
+            for message in self._request('list the routes through link %s' % index, self.ipr.get_routes, family=family, oif=index):
                 table = message.get_attr('RTA_TABLE') or message['table']
                 if (message['proto'] in (RTPROT_KERNEL, RTPROT_RA) or message['type'] != RTN_UNICAST
                         or table == RT_TABLE_LOCAL or message.get_attr('RTA_OIF') != index):
@@ -132,10 +136,7 @@ class Netlink:
 
     # ---- writers -------------------------------------------------------
     def _request(self, what, call, *args, **kwargs):
-        try:
-            return call(*args, **kwargs)
-        except Exception as error:  # pyroute2 raises NetlinkError and OSError alike
-            raise NetlinkError('%s: %s' % (what, error))
+        return _call(what, call, *args, **kwargs)
 
     def create_bridge(self, name, mac=None, mtu=None, options=None):
         kwargs = dict(ifname=name, kind='bridge')
@@ -199,10 +200,17 @@ class Netlink:
         self._request('route %s' % route_label(route, name), self.ipr.route, 'replace', **kwargs)
 
     def index(self, name):
-        indexes = self.ipr.link_lookup(ifname=name)
+        indexes = self._request('look up link %s' % name, self.ipr.link_lookup, ifname=name)
         if not indexes:
             raise NetlinkError('no interface named %s' % name)
         return indexes[0]
+
+
+def _call(what, call, *args, **kwargs):
+    try:
+        return call(*args, **kwargs)
+    except Exception as error:  # pylint: disable=broad-except  # pyroute2 raises NetlinkError and OSError alike
+        raise NetlinkError('%s: %s' % (what, error))
 
 
 def bridge_kwargs(options):

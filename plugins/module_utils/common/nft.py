@@ -34,6 +34,17 @@ def delete_table_script(family, name):
     return 'table %s %s\ndelete table %s %s\n' % (family, name, family, name)
 
 
+def parse_json_listing(out, command):
+    """The objects of an `nft -j` listing; NftError naming the command when it printed something else."""
+    try:
+        listing = json.loads(out)
+    except ValueError as error:
+        raise NftError('%s printed no JSON (%s): %r' % (command, error, out[:200]))
+    if not isinstance(listing, dict) or not isinstance(listing.get('nftables', []), list):
+        raise NftError('%s printed JSON without an "nftables" list: %r' % (command, out[:200]))
+    return listing.get('nftables', [])
+
+
 class Nft:
     """Runs nft through a run_command(argv, data=None) -> (rc, out, err) callable
     (AnsibleModule.run_command in modules)."""
@@ -58,7 +69,7 @@ class Nft:
             if 'No such file or directory' in (err or ''):
                 return None
             raise NftError('listing table %s %s failed: %s' % (family, name, (err or out).strip()))
-        return json.loads(out).get('nftables', [])
+        return parse_json_listing(out, 'nft -j list table %s %s' % (family, name))
 
     def table_text(self, family, name):
         """The table as nft prints it (for diffs), or '' when it does not exist."""

@@ -75,6 +75,11 @@ def _namespace_inode(path):
         return None
 
 
+def current_namespace_inode():
+    """The inode of this process's network namespace: unique among the namespaces that exist now."""
+    return _namespace_inode('/proc/self/ns/net')
+
+
 def live_namespace_inodes():
     """Inodes of the network namespaces that still exist: those of running processes and those kept by `ip netns`."""
     paths = ['/proc/%s/ns/net' % pid for pid in os.listdir('/proc') if pid.isdigit()]
@@ -95,7 +100,7 @@ class SnapshotStore:
         self.directory = directory
         self.owner = owner
         self.identity = namespace_identity()
-        self.inode = _namespace_inode('/proc/self/ns/net')
+        self.inode = current_namespace_inode()
 
     def _path(self, inode=None):
         return os.path.join(self.directory, '%s-%d.json' % (self.owner, self.inode if inode is None else inode))

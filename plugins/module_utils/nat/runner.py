@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import functools
+import os
 import time
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
@@ -20,11 +21,12 @@ from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding im
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.host_checks import host_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.plan import Actors, NatPlanner
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import InvalidSpec, NatSpec
-from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import NatPaths, locked
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import NatPaths, NatStateError
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.view import read_view
-from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink
+from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink, NetlinkError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import Nft, NftError
-from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed, fail_with_rollback
 
 SBIN_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin']
 
@@ -43,17 +45,42 @@ def run_nat_module(module):
     manager = detect_manager(spec.service_manager)
     systemctl = module.get_bin_path('systemctl', opt_dirs=SBIN_DIRS) or 'systemctl'
     service = make_service(manager, module.run_command, dnsmasq or 'dnsmasq', paths.config, paths.pid, paths.unit, systemctl)
-    actors = Actors(Netlink(), nft, service, write_forwarding, functools.partial(check_config, module.run_command, dnsmasq))
     try:
-        with locked(paths.lock, create=spec.state == 'present' and not module.check_mode):
+        net = Netlink()
+    except NetlinkError as error:
+        module.fail_json(msg='xen_nat %s: %s. Nothing was changed.' % (spec.name, error))
+    actors = Actors(net, nft, service, write_forwarding, functools.partial(check_config, module.run_command, dnsmasq))
+    try:
+        with module_locks(module, 'xen_nat', state_lock(module, spec, paths)):
             result = converge(module, spec, paths, actors)
     finally:
         actors.net.close()
     module.exit_json(**result)
 
 
+def state_lock(module, spec, paths):
+    """The lock on the state directory, which every instance reads (the others' records, the forwarding ledger).
+
+    Without the directory (check mode, or removing an instance that never was) there is nothing to read,
+    and making it would change the host: then nothing is locked.
+    """
+    if spec.state == 'present' and not module.check_mode:
+        try:
+            if not os.path.isdir(spec.state_dir):
+                os.makedirs(spec.state_dir, 0o755)
+        except OSError as error:
+            module.fail_json(msg='xen_nat %s: making the state directory %s: %s. Nothing was changed.'
+                             % (spec.name, spec.state_dir, error.strerror or error))
+    if not os.path.isdir(spec.state_dir):
+        return []
+    return [(spec.state_dir, paths.lock)]
+
+
 def converge(module, spec, paths, actors):
-    view = read_view(spec, paths, actors.net, actors.nft, actors.service)
+    try:
+        view = read_view(spec, paths, actors.net, actors.nft, actors.service)
+    except (NatStateError, NetlinkError, NftError, ServiceError) as error:
+        module.fail_json(msg='xen_nat %s: %s. Nothing was changed.' % (spec.name, error))
     planner = NatPlanner(spec, paths, view, actors)
     if spec.state == 'present':
         problems, gateway = host_problems(spec, view)
@@ -75,11 +102,7 @@ def converge(module, spec, paths, actors):
     try:
         planner.plan.apply()
     except PlanFailed as error:
-        message = 'xen_nat %s: %s' % (spec.name, error)
-        if not error.rollback_errors:
-            message += '. The host was left as it was before this task.'
-        module.fail_json(msg=message, failed_step=error.step, rolled_back=list(reversed(error.done)),
-                         rollback_errors=error.rollback_errors, plan=planner.plan.names())
+        fail_with_rollback(module, 'xen_nat %s' % spec.name, error, planner.plan, 'host')
     result['dnsmasq']['pid'] = actors.service.running_pid()
     result['apply_seconds'] = round(time.monotonic() - started, 3)
     return result

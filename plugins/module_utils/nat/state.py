@@ -6,7 +6,7 @@
 Private to the collection: may change without notice.
 
     <state_dir>/forwarding.json          which instances need forwarding where (see _forwarding)
-    <state_dir>/.lock                    held while an instance is planned and applied
+    <state_dir>/.lock                    held while an instance is planned and applied (common/locks.py)
     <state_dir>/<name>/instance.json     the instance record
     <state_dir>/<name>/dnsmasq.leases    dnsmasq's lease database
     <state_dir>/<name>/dnsmasq.pid       dnsmasq's pid file
@@ -23,11 +23,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import contextlib
-import fcntl
 import glob
 import json
 import os
+
+from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
 
 RECORD_FILE = 'instance.json'
 
@@ -48,11 +48,34 @@ class NatPaths:
         return dict(config=self.config, leases=self.leases, pid_file=self.pid, record=self.record)
 
 
-def load_record(data):
-    """A record from file content (bytes or None); {} when there is none."""
+class NatStateError(Exception):
+    """A state file cannot be read or is not what this module wrote; the message names the file."""
+
+
+def load_json_state(data, path, default):
+    """A JSON object from the content of a state file (bytes or None): default when there is none."""
     if not data:
-        return {}
-    return json.loads(data.decode('utf-8'))
+        return default
+    try:
+        state = json.loads(data.decode('utf-8'))
+    except ValueError as error:
+        raise NatStateError('reading %s: not JSON: %s' % (path, error))
+    if not isinstance(state, dict):
+        raise NatStateError('reading %s: a JSON %s where xen_nat keeps an object' % (path, type(state).__name__))
+    return state
+
+
+def load_record(data, path=RECORD_FILE):
+    """A record from file content (bytes or None); {} when there is none."""
+    return load_json_state(data, path, {})
+
+
+def read_state_file(path):
+    """The file's bytes, None when it does not exist; NatStateError naming it when it cannot be read."""
+    try:
+        return read_bytes(path)
+    except (IOError, OSError) as error:
+        raise NatStateError('reading %s: %s' % (path, error.strerror or error))
 
 
 def dump_record(record):
@@ -65,28 +88,7 @@ def other_records(state_dir, name):
     for path in sorted(glob.glob(os.path.join(state_dir, '*', RECORD_FILE))):
         if os.path.basename(os.path.dirname(path)) == name:
             continue
-        with open(path, 'rb') as handle:
-            record = load_record(handle.read())
+        record = load_record(read_state_file(path), path)
         if record.get('summary'):
             found.append(record['summary'])
     return found
-
-
-@contextlib.contextmanager
-def locked(path, create=True):
-    """Hold an exclusive lock on path, so two instances never plan against each other's half-written state.
-
-    With create false (check mode, removal) a missing directory is not made and nothing is locked.
-    """
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        if not create:
-            yield
-            return
-        os.makedirs(directory, 0o755)
-    with open(path, 'a') as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -12,10 +12,10 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import load_ledger, read_forwarding
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.nft import FAMILY, normalize_listing, table_name
-from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import load_record, other_records
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import (
+    NatStateError, load_json_state, load_record, other_records, read_state_file)
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET
 
 
@@ -49,12 +49,22 @@ def ipv4_interfaces(net, link):
             for address in net.addresses(link.index) if address.family == AF_INET]
 
 
+def read_ledger(data, path):
+    """The forwarding ledger, checked for the shape the planner relies on."""
+    load_json_state(data, path, {})
+    ledger = load_ledger(data)
+    if not isinstance(ledger, dict) or not all(isinstance(entry, dict) and isinstance(entry.get('instances'), list)
+                                               for entry in ledger.values()):
+        raise NatStateError('reading %s: "interfaces" is not a map of interfaces to {"original", "instances": [...]}' % path)
+    return ledger
+
+
 def read_view(spec, paths, net, nft, service, read_value=read_forwarding):
     """The host as it is now; for state=absent the bridge and uplink default to those the record names."""
     view = NatView()
-    view.files = dict((path, read_bytes(path)) for path in [paths.config, paths.leases, paths.pid, paths.record, paths.ledger]
+    view.files = dict((path, read_state_file(path)) for path in [paths.config, paths.leases, paths.pid, paths.record, paths.ledger]
                       + [path for path, dummy in service.files()])
-    view.record = load_record(view.files[paths.record])
+    view.record = load_record(view.files[paths.record], paths.record)
     recorded = view.record.get('summary') or {}
     view.bridge_name = spec.bridge or recorded.get('bridge')
     view.uplink_name = spec.uplink or recorded.get('uplink')
@@ -65,7 +75,7 @@ def read_view(spec, paths, net, nft, service, read_value=read_forwarding):
         view.uplink = net.link(view.uplink_name)
         view.uplink_addresses = ipv4_interfaces(net, view.uplink)
     view.others = other_records(spec.state_dir, spec.name)
-    view.ledger = load_ledger(view.files[paths.ledger])
+    view.ledger = read_ledger(view.files[paths.ledger], paths.ledger)
     claimed = [ifname for ifname, entry in view.ledger.items() if spec.name in entry['instances']]
     for ifname in set([view.bridge_name, view.uplink_name] + claimed):
         if ifname:

@@ -18,6 +18,7 @@ import os
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
+from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import lock_path, module_locks
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlanError, plan_vif_change
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import canonical_mac, render_vif
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import VifValidationError
@@ -51,11 +52,24 @@ def desired_keys(params):
     return desired
 
 
+def locked_directories(params, path):
+    """(directory, lock file) of each directory whose configs this run reads or writes: config_dir, whose
+    every config the uniqueness checks read, and the config's own. Real paths, so that every spelling of
+    one directory takes the same lock."""
+    directories = set([os.path.realpath(os.path.dirname(os.path.abspath(path)))])
+    if params['config_dir']:
+        directories.add(os.path.realpath(params['config_dir']))
+    return [(directory, lock_path('xl', directory)) for directory in directories]
+
+
 def dom0_claims(params, path):
-    """What the dom0's other configs (and the task's claims) hold, and a warning per unreadable config."""
+    """What the dom0's other configs (and the task's claims) hold, and a warning per unreadable config.
+
+    A directory that cannot be listed raises OSError: the uniqueness checks would silently check nothing."""
     claims = list(params['claims'] or [])
     warnings = []
     if params['config_dir'] and os.path.isdir(params['config_dir']):
+        os.listdir(params['config_dir'])
         for guest in scan_config_dir(params['config_dir'], skip=path):
             if guest.error is not None:
                 warnings.append('%s was not checked for duplicate MACs, addresses and vif names: %s' % (guest.path, guest.error))
@@ -103,14 +117,34 @@ def run_vif_module(module):
     params = module.params
     require(module, 'netaddr')
     path = config_path(params)
-    data = read_bytes(path)
+    with module_locks(module, 'xen_vif', locked_directories(params, path)):
+        result = converge(module, path)
+    module.exit_json(**result)
+
+
+def os_failure(module, step, path, error, **result):
+    """Fail naming the step and the OS's reason; the config is never half-written (write_atomic renames)."""
+    module.fail_json(msg='%s: %s; %s was not changed' % (step, getattr(error, 'strerror', None) or error, path),
+                     **dict(result, config=path, changed=False))
+
+
+def converge(module, path):
+    params = module.params
+    try:
+        data = read_bytes(path)
+    except (IOError, OSError) as error:
+        os_failure(module, 'reading %s' % path, path, error)
     if data is None:
         if params['state'] == 'absent':
             module.warn('%s does not exist, so it holds no vif to remove' % path)
-            module.exit_json(changed=False, config=path, devid=None, vif=None, spec=None, before=None, mac=None, vifname=None)
+            return dict(changed=False, config=path, devid=None, vif=None, spec=None, before=None, mac=None, vifname=None)
         module.fail_json(msg='%s does not exist; xen_vif edits the vif list of an existing xl domain config' % path, config=path)
     text = decode_config(data)
-    claims, warnings = dom0_claims(params, path)
+    try:
+        claims, warnings = dom0_claims(params, path)
+    except (IOError, OSError) as error:
+        os_failure(module, 'reading the config directory %s (to check that MACs, addresses and vif names are unique)'
+                   % params['config_dir'], path, error)
     plan = plan_file(module, path, text, claims)
     for warning in warnings + list(plan.warnings):
         module.warn(warning)
@@ -124,11 +158,14 @@ def run_vif_module(module):
     steps = converge_live(module, plan, result) if params['live'] else []
     if not module.check_mode:
         if plan.changed:
-            backup = write_atomic(path, encode_config(plan.new_text), backup=params['backup'])
+            try:
+                backup = write_atomic(path, encode_config(plan.new_text), backup=params['backup'])
+            except (IOError, OSError) as error:
+                os_failure(module, 'writing %s' % path, path, error, **result)
             if backup:
                 result['backup_file'] = backup
         run_steps(module, steps, result, path if plan.changed else None)
-    module.exit_json(**result)
+    return result
 
 
 def converge_live(module, plan, result):

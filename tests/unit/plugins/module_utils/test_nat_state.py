@@ -8,8 +8,10 @@ __metaclass__ = type
 import json
 
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import NatSpec
+import pytest
+
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import (
-    NatPaths, dump_record, load_record, locked, other_records)
+    NatPaths, NatStateError, dump_record, load_record, other_records)
 
 
 def test_paths_of_an_instance(tmp_path):
@@ -35,9 +37,18 @@ def test_record_round_trip():
     assert load_record(None) == {}
 
 
-def test_lock_makes_its_directory_only_when_asked(tmp_path):
-    with locked(str(tmp_path / 'absent' / '.lock'), create=False):
-        pass
-    assert not (tmp_path / 'absent').exists()
-    with locked(str(tmp_path / 'made' / '.lock')):
-        assert (tmp_path / 'made' / '.lock').exists()
+def test_a_record_that_is_not_json_names_its_file():
+    with pytest.raises(NatStateError, match=r"reading /s/guests/instance.json: not JSON: "):
+        load_record(b'{"summary": ', '/s/guests/instance.json')
+
+
+def test_a_record_that_is_no_object_names_its_file():
+    with pytest.raises(NatStateError, match=r"reading /s/guests/instance.json: a JSON list where xen_nat keeps an object"):
+        load_record(b'[]', '/s/guests/instance.json')
+
+
+def test_another_instance_s_corrupt_record_names_its_file(tmp_path):
+    (tmp_path / 'lab').mkdir()
+    (tmp_path / 'lab' / 'instance.json').write_bytes(b'\xff\xfe')
+    with pytest.raises(NatStateError, match=r"reading %s: not JSON" % (tmp_path / 'lab' / 'instance.json')):
+        other_records(str(tmp_path), 'guests')
