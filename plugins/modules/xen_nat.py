@@ -388,7 +388,7 @@ apply_seconds:
   returned: when something changed, outside check mode
   type: float
 failed_step:
-  description: The name of the step that failed. The steps done before it were undone, newest first.
+  description: The step that failed. RV(rolled_back), RV(no_undo) and RV(rollback_errors) say what became of those before it.
   returned: on failure during apply
   type: str
 problems:
@@ -397,6 +397,41 @@ problems:
   type: list
   elements: str
   sample: ["port_forwards[0].to_ip '10.9.9.9' is outside subnet 10.0.1.0/24"]
+lock:
+  description: The lock file the task waited for in vain (see O(lock_timeout)).
+  returned: when the lock was not had within O(lock_timeout)
+  type: str
+  sample: /run/lock/xenfleet/xl-etc-xen-71390f7b29.lock
+lock_holder:
+  description:
+    - What the run holding the lock wrote into it, or only its PID (from C(/proc/locks)) when it wrote nothing; null when
+      neither is known.
+  returned: when the lock was not had within O(lock_timeout)
+  type: dict
+  sample: {"pid": 1234, "module": "xen_vif", "target": "/etc/xen", "since": "14:02:11"}
+rolled_back:
+  description: The steps the rollback undid after a step failed, in the order it undid them (newest first).
+  returned: on failure during apply
+  type: list
+  elements: str
+  sample: ["enslave eth0 to xenbr0", "create bridge xenbr0"]
+no_undo:
+  description:
+    - The steps done before the failure that have no undo of their own because they need none (a check, or bringing up
+      a bridge that the rollback then deletes). Steps that cannot be undone come last in a plan, after every step that
+      could fail.
+  returned: on failure during apply
+  type: list
+  elements: str
+  sample: ["bring xenbr0 up"]
+rollback_errors:
+  description:
+    - One message per undo that failed. When there is one, the host is not as it was before the task, and the message
+      does not say it is.
+  returned: on failure during apply
+  type: list
+  elements: str
+  sample: ["undo of 'enslave eth0 to xenbr0': set master of eth0 to None: No such device"]
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -345,6 +345,40 @@ live:
   sample: {"xl": "/usr/sbin/xl", "running": true, "note": null, "vifs": [],
            "steps": ["attach vif 0 to running guest web"],
            "commands": [["/usr/sbin/xl", "network-attach", "web", "mac=02:00:0a:00:00:05", "bridge=xenbr0", "devid=0"]]}
+lock:
+  description: The lock file the task waited for in vain (see O(lock_timeout)).
+  returned: when the lock was not had within O(lock_timeout)
+  type: str
+  sample: /run/lock/xenfleet/xl-etc-xen-71390f7b29.lock
+lock_holder:
+  description:
+    - What the run holding the lock wrote into it, or only its PID (from C(/proc/locks)) when it wrote nothing; null when
+      neither is known.
+  returned: when the lock was not had within O(lock_timeout)
+  type: dict
+  sample: {"pid": 1234, "module": "xen_vif", "target": "/etc/xen", "since": "14:02:11"}
+live_done:
+  description: The xl commands that ran before one failed, as argument lists, when O(live=true) failed.
+  returned: when a live step failed
+  type: list
+  elements: list
+rc:
+  description: The exit status of the xl command that failed.
+  returned: when a live step failed
+  type: int
+stdout:
+  description: What the xl command that failed printed.
+  returned: when a live step failed
+  type: str
+stderr:
+  description: What the xl command that failed printed on standard error.
+  returned: when a live step failed
+  type: str
+cmd:
+  description: The xl command that failed, as an argument list.
+  returned: when a live step failed
+  type: list
+  elements: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
