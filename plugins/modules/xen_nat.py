@@ -200,9 +200,23 @@ options:
         description:
           - Further dnsmasq configuration lines, one per item (for example V(dhcp-option=option:ntp-server,10.0.1.1)).
             They go through C(dnsmasq --test) like the rest.
+          - Only options that shape the DHCP and DNS answers on the network's bridge are taken (C(dhcp-option),
+            C(dhcp-host), C(dhcp-range), C(domain), C(server), C(address), C(log-dhcp) and their kind; the list is
+            C(SAFE_OPTIONS) in C(plugins/module_utils/nat/dnsmasq_config.py)). An option that makes dnsmasq, which
+            runs as root, run a program (C(dhcp-script), C(conf-script)), read or write another file
+            (C(conf-file), C(addn-hosts), C(pid-file), C(log-facility)), serve files (C(enable-tftp)), change its
+            user, answer on other interfaces or ports, or touch the host's firewall is refused, and so is any
+            option not on the list, unless O(dhcp.allow_unsafe_options) is set.
         type: list
         elements: str
         default: []
+      allow_unsafe_options:
+        description:
+          - Take every option in O(dhcp.extra_options), including those that run programs or open files as root.
+          - Whoever can set O(dhcp.extra_options) can then run any command on the dom0 through dnsmasq; set it only
+            when the options come from people who may do that anyway.
+        type: bool
+        default: false
   service_manager:
     description:
       - How dnsmasq is run. V(auto) picks V(systemd) on a host booted with systemd (C(/run/systemd/system) exists),
@@ -477,6 +491,7 @@ def main():
                     devid=dict(type='int', default=0),
                 )),
                 extra_options=dict(type='list', elements='str', default=[]),
+                allow_unsafe_options=dict(type='bool', default=False),
             )),
             service_manager=dict(type='str', choices=['auto', 'systemd', 'pidfile'], default='auto'),
             state_dir=dict(type='path', default=DEFAULT_STATE_DIR),

@@ -40,11 +40,35 @@ ND_TARGET_OFFSET = 48  # IPv6 header (40) + ICMPv6 type, code, checksum, flags (
 RULE_LINE = re.compile(r'^(?:\[(\d+):(\d+)\] )?-A (\S+) (.*)$')
 ETHERTYPE_OPTION = re.compile(r'-p (! )?(\S+)')
 DISPATCH_VIF = re.compile(r'(?:--physdev-in|-i) (\S+) ')
+# The restore tools split a rule at white space and read quotes, '!' (negation) and '#' (a comment);
+# a trailing '+' in an interface name is their wildcard. Names go into rules and chain names
+# unquoted, so a name outside this set is refused rather than written.
+RESTORE_NAME = re.compile(r'[A-Za-z0-9_.@-]{1,15}')
+RESTORE_MAC = re.compile(r'[0-9a-f]{2}(?::[0-9a-f]{2}){5}')
 
 
-def port_name(pattern):
+class RuleValueError(ValueError):
+    """A name the restore tools cannot take unquoted; names the field and the value."""
+
+
+def restore_name(name, field='vif name', wildcard=False):
+    """name as it goes into a rule; with wildcard a trailing '+' (iptables' 'vif*') is allowed."""
+    plain = name[:-1] if wildcard and name.endswith('+') else name
+    if not RESTORE_NAME.fullmatch(plain):
+        raise RuleValueError("%s %r is not 1 to 15 letters, digits, '.', '_', '-' or '@'%s, which iptables-restore and "
+                             "ebtables-restore need unquoted" % (field, name, " (and a trailing '+')" if wildcard else ''))
+    return name
+
+
+def restore_mac(mac, name):
+    if not RESTORE_MAC.fullmatch(mac):
+        raise RuleValueError("vif %s mac %r is not a MAC address in lower case, as the restore tools take it" % (name, mac))
+    return mac
+
+
+def port_name(pattern, field='trusted_ports'):
     """nftables' wildcard 'vif*' is iptables' 'vif+'."""
-    return pattern[:-1] + '+' if pattern.endswith('*') else pattern
+    return restore_name(pattern[:-1] + '+' if pattern.endswith('*') else pattern, field, wildcard=True)
 
 
 def pattern_name(port):
@@ -77,7 +101,7 @@ def _networks(vif, version):
 
 def vif_chains(vif):
     """{tool: OrderedDict(chain: rules)} for one vif."""
-    name = vif.name
+    name = restore_name(vif.name)
     chains = {'eb': OrderedDict(), 'v4': OrderedDict(), 'v6': OrderedDict()}
     if not vif.routed:
         chains['eb'].update(_eb_chains(vif))
@@ -98,12 +122,12 @@ def vif_chains(vif):
 
 
 def _eb_chains(vif):
-    name = vif.name
-    l2 = ['--among-src ! %s -j DROP' % _among(vif.macs)]
+    name = restore_name(vif.name)
+    l2 = ['--among-src ! %s -j DROP' % _among([restore_mac(mac, name) for mac in vif.macs])]
     for number in vif.ethertypes:
         l2.append('-p 0x%04x -j XFARP-%s' % (number, name) if number == ETHERTYPE_ARP else '-p 0x%04x -j ACCEPT' % number)
     arp = ['-p 0x0806 --arp-htype ! 1 -j DROP', '-p 0x0806 --arp-ptype ! 0x800 -j DROP']
-    arp += ['-p 0x0806 --arp-mac-src %s -j XFAIP-%s' % (mac, name) for mac in vif.macs]
+    arp += ['-p 0x0806 --arp-mac-src %s -j XFAIP-%s' % (restore_mac(mac, name), name) for mac in vif.macs]
     addresses = ['-p 0x0806 --arp-op Request --arp-ip-src 0.0.0.0 -j ACCEPT']
     addresses += ['-p 0x0806 --arp-ip-src %s -j ACCEPT' % (net.network_address if net.prefixlen == 32 else net) for net in _networks(vif, 4)]
     return OrderedDict([('XFAS-' + name, l2 + ['-j DROP']), ('XFARP-' + name, arp + ['-j DROP']), ('XFAIP-' + name, addresses + ['-j DROP'])])
@@ -111,12 +135,12 @@ def _eb_chains(vif):
 
 def dispatch_lines(tool, vif):
     """The rules in XENFLEET-AS that send one vif's frames to its chains."""
-    name = vif.name
+    name = restore_name(vif.name)
     if tool == 'eb':
         return [] if vif.routed else ['-i %s -j XFAS-%s' % (name, name)]
     if not vif.routed:
         return ['-m physdev --physdev-in %s -j XFAS-%s' % (name, name)]
-    return ['-i %s -m mac --mac-source %s -j XFAS-%s' % (name, mac, name) for mac in vif.macs] + ['-i %s -j DROP' % name]
+    return ['-i %s -m mac --mac-source %s -j XFAS-%s' % (name, restore_mac(mac, name), name) for mac in vif.macs] + ['-i %s -j DROP' % name]
 
 
 def dispatch_head(tool):
@@ -239,7 +263,7 @@ def desired_rulesets(spec, current):
             dispatch.extend(entries[name][0])
             chains.update(entries[name][1])
         if tool == 'eb':
-            dispatch.extend('-i %s -j DROP' % port_name(pattern) for pattern in unlisted)
+            dispatch.extend('-i %s -j DROP' % port_name(pattern, 'vif_patterns') for pattern in unlisted)
         chains[DISPATCH] = dispatch
         result[tool] = Ruleset(tool, chains, jump=True)
     return result

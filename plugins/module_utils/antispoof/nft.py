@@ -32,7 +32,7 @@ __metaclass__ = type
 import hashlib
 from collections import namedtuple
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import delete_table_script, replace_table_script
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import delete_table_script, nft_ifname, replace_table_script
 
 TABLE = 'xenfleet_antispoof'
 FAMILIES = ('bridge', 'inet')
@@ -176,16 +176,23 @@ VALUE_FORMATS = {
 }
 
 
-def ifname_key(name):
-    """The key of an interface name (a vif, a port, a name pattern) in a set of ifname."""
-    return '"%s"' % name
+def ifname_key(name, field='vif name', wildcard=False):
+    """The key of an interface name (a vif, or with wildcard a port or name pattern) in a set of ifname.
+
+    Keys go into scripts as they are, so this is where a name that nft cannot carry is refused
+    (NftQuoteError); the spec refuses them first.
+    """
+    return nft_ifname(name, field, wildcard)
 
 
 def element_key(definition, values):
-    """An element's key as nft writes it, from its values (a tuple in the order of the set's key)."""
+    """An element's key as nft writes it, from its values (a tuple in the order of the set's key), as read back from nft.
+
+    Names read from the kernel are checked too, as the elements of vifs a task does not name are written back.
+    """
     if len(values) == 1:
-        return ifname_key(values[0])
-    return '"%s" . %s' % (values[0], VALUE_FORMATS[definition.key[-1]](values[1]))
+        return nft_ifname(values[0], 'set element', True)
+    return '%s . %s' % (nft_ifname(values[0], 'set element', True), VALUE_FORMATS[definition.key[-1]](values[1]))
 
 
 def render_element(definition, key, counter=None, verdict=True):
@@ -247,8 +254,10 @@ def desired_policy(spec, current):
             if keys:
                 policy[(family, name)].update(keys)
     trusted = spec.trusted_ports
-    policy[('bridge', 'trusted')] = set(ifname_key(port) for port in trusted) if trusted is not None else set(current.get(('bridge', 'trusted'), ()))
-    policy[('bridge', 'unlisted')] = set(ifname_key(pattern) for pattern in spec.vif_patterns) if spec.unlisted_vifs == 'drop' else set()
+    policy[('bridge', 'trusted')] = (set(ifname_key(port, 'trusted_ports', wildcard=True) for port in trusted) if trusted is not None
+                                     else set(current.get(('bridge', 'trusted'), ())))
+    policy[('bridge', 'unlisted')] = (set(ifname_key(pattern, 'vif_patterns', wildcard=True) for pattern in spec.vif_patterns)
+                                      if spec.unlisted_vifs == 'drop' else set())
     return policy
 
 

@@ -11,14 +11,50 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+import shlex
+
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, address_cidr, route_label
 
 HEADER = ('# Managed by xenfleet.network (xen_bridge): this file is rewritten on every run.\n'
           '# The uplink must not have an address stanza of its own elsewhere.\n')
 
+# ifupdown splits a keyword line at white space, joins a line ending in '\\' to the next, and
+# bridge-utils' hook reads bridge_ports unquoted in sh (word splitting, globbing). Every value
+# a keyword line carries (names, MACs, addresses, numbers) fits this set, which needs none of that.
+STANZA_WORD = re.compile(r'[A-Za-z0-9_.:/-]+')
+# Words bridge_ports reads as instructions, not as port names (bridge-utils-interfaces(5)).
+BRIDGE_PORTS_KEYWORDS = ('all', 'none', 'regex', 'noregex')
+# An up/down line is one /bin/sh -c command line: values are shell-quoted, but a line break or a
+# NUL cannot be quoted there, as the stanza file itself is read line by line.
+LINE_BREAKING = re.compile(r'[\x00-\x1f\x7f]')
+
+
+class StanzaValueError(ValueError):
+    """A value the ifupdown stanza cannot carry; names the keyword and the value."""
+
+
+def word(keyword, value):
+    """value as one word of a keyword line, or StanzaValueError."""
+    value = str(value)
+    if not STANZA_WORD.fullmatch(value):
+        raise StanzaValueError("ifupdown stanza: %s %r is not one plain word (letters, digits, '_', '.', ':', '/', '-'); "
+                               "it cannot be written safely" % (keyword, value))
+    return value
+
+
+def command(keyword, *argv):
+    """An up/down line running argv under ifup's /bin/sh, every argument shell-quoted."""
+    for argument in argv:
+        if LINE_BREAKING.search(str(argument)):
+            raise StanzaValueError('ifupdown stanza: %s command argument %r holds a control character, which a stanza line '
+                                   'cannot carry' % (keyword, argument))
+    return '%s %s' % (keyword, ' '.join(shlex.quote(str(argument)) for argument in argv))
+
 
 def render_bridge_stanza(name, options, mac, mtu, ports, addresses, routes):
     """The stanza text; addresses and routes are _netlink Address and Route values."""
+    name = word('iface', name)
     lines = [HEADER.rstrip('\n'), 'auto %s' % name]
     v4 = [address for address in addresses if address.family == AF_INET]
     v6 = [address for address in addresses if address.family == AF_INET6]
@@ -29,11 +65,11 @@ def render_bridge_stanza(name, options, mac, mtu, ports, addresses, routes):
     if method == 'static':
         lines.extend(_indent(_static_lines(name, v4, routes, AF_INET)))
     elif method == 'manual':
-        lines.append('    up ip link set dev %s up' % name)
+        lines.append('    ' + command('up', 'ip', 'link', 'set', 'dev', name, 'up'))
     if v6:
         dynamic_v6 = any(not address.permanent for address in v6)
         lines.append('')
-        lines.append('iface %s inet6 %s' % (name, 'auto' if dynamic_v6 else 'static'))
+        lines.append('iface %s inet6 %s' % (name, 'auto' if dynamic_v6 else 'static'))  # name: a word already
         if not dynamic_v6:
             lines.append('    dad-attempts 0')
             lines.extend(_indent(_static_lines(name, v6, routes, AF_INET6)))
@@ -45,33 +81,41 @@ def _indent(lines):
 
 
 def _bridge_options(name, options, mac, mtu, ports):
-    lines = ['bridge_ports %s' % (' '.join(ports) if ports else 'none'),
+    lines = ['bridge_ports %s' % (' '.join(_port(port) for port in ports) if ports else 'none'),
              'bridge_stp %s' % ('on' if options.get('stp') else 'off'),
              'bridge_fd %g' % ((options.get('forward_delay') or 0) / 100.0),
              'bridge_maxwait 0']
     if mac:
-        lines.append('bridge_hw %s' % mac)
+        lines.append('bridge_hw %s' % word('bridge_hw', mac))
     if mtu:
         lines.append('mtu %d' % mtu)
     if options.get('nf_call_iptables') is not None:
-        flag = options['nf_call_iptables']
-        lines.append('up ip link set dev %s type bridge nf_call_iptables %d nf_call_ip6tables %d nf_call_arptables %d'
-                     % (name, flag, flag, flag))
+        flag = '%d' % options['nf_call_iptables']
+        lines.append(command('up', 'ip', 'link', 'set', 'dev', name, 'type', 'bridge', 'nf_call_iptables', flag,
+                             'nf_call_ip6tables', flag, 'nf_call_arptables', flag))
     return lines
 
 
+def _port(port):
+    port = word('bridge_ports', port)
+    if port in BRIDGE_PORTS_KEYWORDS:
+        raise StanzaValueError("ifupdown stanza: bridge_ports %r is a bridge-utils keyword, not read as a port name" % port)
+    return port
+
+
 def _static_lines(name, addresses, routes, family):
-    lines = ['address %s' % address_cidr(addresses[0])]
+    lines = ['address %s' % word('address', address_cidr(addresses[0]))]
     for extra in addresses[1:]:
-        lines.append('up ip addr add %s dev %s' % (address_cidr(extra), name))
+        lines.append(command('up', 'ip', 'addr', 'add', address_cidr(extra), 'dev', name))
     for route in routes:
         if route.family != family:
             continue
         if route.dst.endswith('/0') and route.gateway and is_default_metric(route) and route.table in (None, 254):
-            lines.append('gateway %s' % route.gateway)
+            lines.append('gateway %s' % word('gateway', route.gateway))
             continue
-        command = 'up ip %sroute replace %s' % ('-6 ' if family == AF_INET6 else '', route_label(route, name))
-        lines.append(command)
+        # route_label's words are addresses and numbers from the kernel, and the name is a plain word.
+        words = ['ip'] + (['-6'] if family == AF_INET6 else []) + ['route', 'replace'] + route_label(route, name).split(' ')
+        lines.append(command('up', *words))
     return lines
 
 

@@ -14,10 +14,51 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
+
+# What nft's scanner cannot carry inside a "quoted string": the quote ends it, a backslash
+# starts an escape (nft >= 1.0 reads `\*` as a literal star), a newline or ';' outside
+# the string would start a new command, and other control characters have no business in
+# names or comments. Checked with one precompiled search, as antispoof quotes 5,000 names a run.
+NFT_UNQUOTABLE = re.compile(r'["\\\x00-\x1f\x7f]')
+# nft stores interface names in 16-byte fields (IFNAMSIZ, the NUL included).
+NFT_IFNAME_MAX_BYTES = 15
+# The usual name passes this one match and is quoted at once; anything else takes the full checks.
+_PLAIN_NFT_IFNAME = re.compile(r'[A-Za-z0-9_.@-]{1,%d}' % NFT_IFNAME_MAX_BYTES)
 
 
 class NftError(Exception):
     """nft refused a script or a listing; carries nft's own message."""
+
+
+class NftQuoteError(NftError, ValueError):
+    """A value cannot be written into an nft script safely; names the field and the value."""
+
+
+def nft_string(value, field='value'):
+    """value as an nft quoted string, or NftQuoteError when a quoted string cannot carry it."""
+    bad = NFT_UNQUOTABLE.search(value)
+    if bad is not None:
+        raise NftQuoteError('%s %r holds %r, which an nft quoted string cannot carry' % (field, value, bad.group()))
+    return '"%s"' % value
+
+
+def nft_ifname(name, field='interface name', wildcard=False):
+    """An interface name as nft matches it (`iifname "vif1.0"`).
+
+    A trailing '*' is nft's prefix wildcard: only a pattern (wildcard=True)
+    may end in one, or 'vif*' given as a name would match every vif.
+    """
+    if _PLAIN_NFT_IFNAME.fullmatch(name):
+        return '"%s"' % name
+    text = nft_string(name, field)
+    size = len(name.encode('utf-8', 'surrogateescape'))
+    if not 0 < size <= NFT_IFNAME_MAX_BYTES:
+        raise NftQuoteError('%s %r is %d bytes; nft interface names have 1 to %d' % (field, name, size, NFT_IFNAME_MAX_BYTES))
+    if name.endswith('*') and not wildcard:
+        raise NftQuoteError("%s %r ends in '*', which nft reads as a wildcard matching every name that starts with %r"
+                            % (field, name, name[:-1]))
+    return text
 
 
 def replace_table_script(family, name, body):

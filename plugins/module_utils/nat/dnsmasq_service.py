@@ -37,6 +37,49 @@ class ServiceError(Exception):
         self.line = line
 
 
+# How systemd reads a unit line (systemd.syntax(7), systemd.service(5)): '%' starts a specifier
+# everywhere, a line ending in a backslash continues on the next, and in Exec*= lines words are
+# split at white space and quotes, C escapes are decoded, '$' starts an environment variable, a
+# lone ';' separates commands and a leading '@', '-', ':', '+' or '!' is a prefix. A value made of
+# PLAIN_UNIT_WORD needs none of that and is written as it is (units written before stay the same);
+# any other is written in double quotes with backslash and '"' escaped, control characters as C
+# escapes, '%' as '%%' and '$' as '$$', so it reads back as one word holding the value. Only NUL
+# cannot be written (systemd refuses the escape for it).
+PLAIN_UNIT_WORD = re.compile(r'[A-Za-z0-9_./][A-Za-z0-9_./:+@,=-]*')
+UNIT_PROGRAM_FORBIDDEN = re.compile(r'["\'\\\x00-\x1f\x7f]')
+_C_ESCAPES = {'\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
+
+
+def _unit_quoted(value, field, dollar):
+    if PLAIN_UNIT_WORD.fullmatch(value):
+        return value
+    if '\0' in value:
+        raise ServiceError('systemd unit: %s %r holds a NUL character, which a unit file cannot carry' % (field, value))
+    escaped = ''.join(_C_ESCAPES.get(character, '\\x%02x' % ord(character) if character < ' ' or character == '\x7f' else character)
+                      for character in value).replace('%', '%%')
+    return '"%s"' % (escaped.replace('$', '$$') if dollar else escaped)
+
+
+def exec_argument(value, field):
+    """value as one argument of an ExecStart= line that systemd reads back unchanged."""
+    return _unit_quoted(value, field, dollar=True)
+
+
+def exec_program(value, field):
+    """The program of an ExecStart= line: systemd substitutes no '$' there and refuses quotes, backslashes
+    and control characters in it ('Executable name contains special characters'), so those are refused here."""
+    bad = UNIT_PROGRAM_FORBIDDEN.search(value)
+    if bad is not None:
+        raise ServiceError('systemd unit: %s %r holds %r, which systemd does not take in the program of an Exec line'
+                           % (field, value, bad.group()))
+    return _unit_quoted(value, field, dollar=False)
+
+
+def unit_text_value(value, field):
+    """value inside a plain unit setting (Description=, which knows specifiers but not '$'): one line, no continuation."""
+    return _unit_quoted(value, field, dollar=False)
+
+
 def detect_manager(requested, runtime_dir=SYSTEMD_RUNTIME_DIR):
     """'systemd' when asked for, or when asked for 'auto' on a host booted with systemd (sd_booted); else 'pidfile'."""
     if requested != 'auto':
@@ -159,13 +202,14 @@ class SystemdService:
         return '\n'.join([
             '# Written by xenfleet.network xen_nat; local changes are replaced.',
             '[Unit]',
-            'Description=dnsmasq for the xen_nat network in %s' % self.config_path,
+            'Description=dnsmasq for the xen_nat network in %s' % unit_text_value(self.config_path, 'config path'),
             'After=network.target',
             '',
             '[Service]',
             'Type=simple',
-            'ExecStartPre=%s --test -C %s' % (self.dnsmasq, self.config_path),
-            'ExecStart=%s --keep-in-foreground -C %s' % (self.dnsmasq, self.config_path),
+            'ExecStartPre=%s --test -C %s' % (exec_program(self.dnsmasq, 'dnsmasq_path'), exec_argument(self.config_path, 'config path')),
+            'ExecStart=%s --keep-in-foreground -C %s' % (exec_program(self.dnsmasq, 'dnsmasq_path'),
+                                                         exec_argument(self.config_path, 'config path')),
             'Restart=on-failure',
             '',
             '[Install]',

@@ -31,8 +31,11 @@ __metaclass__ = type
 import hashlib
 import json
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftQuoteError, nft_ifname, nft_string
+
 FAMILY = 'ip'
 TABLE_PREFIX = 'xenfleet_nat_'
+PROTOCOLS = ('tcp', 'udp')  # written unquoted as nft keywords
 
 
 def table_name(instance):
@@ -55,35 +58,50 @@ def _public_match(spec, gateway, from_bridge):
     return 'fib daddr type local'
 
 
+def _devices(spec):
+    """(uplink, bridge) as nft quoted strings; NftQuoteError for a name nft cannot carry (validation refuses it first)."""
+    return nft_ifname(spec.uplink, 'uplink'), nft_ifname(spec.bridge, 'bridge')
+
+
+def _proto(forward):
+    if forward.proto not in PROTOCOLS:
+        raise NftQuoteError("port_forwards proto %r is not one of %s" % (forward.proto, ', '.join(PROTOCOLS)))
+    return forward.proto
+
+
 def prerouting_rules(spec, gateway):
     rules = []
+    uplink, bridge = _devices(spec)
     for forward in spec.port_forwards:
-        action = '%s dport %d dnat to %s:%d comment "port forward %s"' % (
-            forward.proto, forward.port, forward.to_ip, forward.to_port, forward.key)
-        rules.append('iifname "%s" %s %s' % (spec.uplink, _public_match(spec, gateway, False), action))
+        proto = _proto(forward)
+        action = '%s dport %d dnat to %s:%d comment %s' % (
+            proto, forward.port, forward.to_ip, forward.to_port, nft_string('port forward %s' % forward.key))
+        rules.append('iifname %s %s %s' % (uplink, _public_match(spec, gateway, False), action))
         if forward.hairpin:
-            rules.append('iifname "%s" %s %s' % (spec.bridge, _public_match(spec, gateway, True), action))
+            rules.append('iifname %s %s %s' % (bridge, _public_match(spec, gateway, True), action))
     return rules
 
 
 def postrouting_rules(spec):
     rules = []
+    uplink, bridge = _devices(spec)
     if spec.source_nat == 'snat':
-        rules.append('oifname "%s" ip saddr %s snat to %s' % (spec.uplink, spec.subnet, spec.snat_to))
+        rules.append('oifname %s ip saddr %s snat to %s' % (uplink, spec.subnet, spec.snat_to))
     elif spec.source_nat == 'masquerade':
-        rules.append('oifname "%s" ip saddr %s masquerade' % (spec.uplink, spec.subnet))
+        rules.append('oifname %s ip saddr %s masquerade' % (uplink, spec.subnet))
     if any(forward.hairpin for forward in spec.port_forwards):
-        rules.append('oifname "%s" ip saddr %s ct status dnat masquerade' % (spec.bridge, spec.subnet))
+        rules.append('oifname %s ip saddr %s ct status dnat masquerade' % (bridge, spec.subnet))
     return rules
 
 
 def forward_rules(spec):
-    rules = ['iifname "%s" ip saddr != %s drop' % (spec.bridge, spec.subnet)]
+    dummy, bridge = _devices(spec)
+    rules = ['iifname %s ip saddr != %s drop' % (bridge, spec.subnet)]
     if spec.source_nat is not None:
         rules.extend([
-            'oifname "%s" ct state established,related accept' % spec.bridge,
-            'oifname "%s" ct status dnat accept' % spec.bridge,
-            'oifname "%s" iifname != "%s" drop' % (spec.bridge, spec.bridge),
+            'oifname %s ct state established,related accept' % bridge,
+            'oifname %s ct status dnat accept' % bridge,
+            'oifname %s iifname != %s drop' % (bridge, bridge),
         ])
     return rules
 
@@ -98,7 +116,7 @@ def render_body(spec, gateway):
     if postrouting:
         chains.append(_chain('postrouting', 'postrouting', 'nat', 'srcnat', postrouting))
     chains.append(_chain('forward', 'forward', 'filter', 'filter', forward_rules(spec)))
-    comment = '\tcomment "xenfleet.network xen_nat %s: managed by Ansible, local changes are replaced"\n' % spec.name
+    comment = '\tcomment %s\n' % nft_string('xenfleet.network xen_nat %s: managed by Ansible, local changes are replaced' % spec.name, 'name')
     return comment + '\n'.join(chains)
 
 

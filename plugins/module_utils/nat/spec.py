@@ -22,6 +22,7 @@ import re
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import (
     InvalidSpec, mac_problem)
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_config import extra_option_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.domid import (
     devid_problem, domid_problem, vif_nat_address, vif_nat_hostname)
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import mac_from_ip
@@ -195,6 +196,7 @@ class DhcpSpec:
         self.domain = params.get('domain')
         self.hosts = [FixedLease(host or {}) for host in params.get('hosts') or []]
         self.extra_options = list(params.get('extra_options') or [])
+        self.allow_unsafe_options = params.get('allow_unsafe_options') is True
 
     def problems(self, subnet):
         found = self._range_problems(subnet)
@@ -206,9 +208,7 @@ class DhcpSpec:
                 self.dns_servers.append(address)
         if self.domain is not None and not all(HOSTNAME_PATTERN.fullmatch(label) for label in self.domain.split('.')):
             found.append("dhcp.domain '%s' is not a DNS domain name" % self.domain)
-        for index, option in enumerate(self.extra_options):
-            if '\n' in option or '\r' in option:
-                found.append("dhcp.extra_options[%d] '%s' holds a line break; give one option per item" % (index, option))
+        found.extend(extra_option_problems(self.extra_options, self.allow_unsafe_options))
         found.extend(self._host_problems(subnet))
         return found
 

@@ -44,6 +44,7 @@ Setting = collections.namedtuple('Setting', 'name op value start end')
 
 _ESCAPES = {'"': '"', "'": "'", '\\': '\\', 'a': '\a', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v'}
 _QUOTE_ESCAPES = {'\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\a': '\\a', '\b': '\\b', '\f': '\\f', '\v': '\\v'}
+_UNESCAPABLE = re.compile(r'[\x00-\x06\x0e-\x1f\x7f]')  # the control characters _QUOTE_ESCAPES has no escape for (\a..\r it has)
 
 _TOKEN_RE = re.compile(r'''
     (?P<space>[ \t]+)
@@ -332,9 +333,15 @@ def vif_entries(config):
 # ---------------------------------------------------------------- quoting
 
 def quote_string(value, quote="'"):
-    """value as an xl string literal in the given quote character."""
-    if '\0' in value:
-        raise ValueError('an xl string cannot hold a NUL character: %r' % (value,))
+    """value as an xl string literal in the given quote character.
+
+    libxlu reads a raw control character inside a string, but a NUL ends the C string and
+    the others would sit unseen in the file, so only those with an escape are written.
+    """
+    bad = _UNESCAPABLE.search(value)
+    if bad is not None:
+        raise ValueError('an xl string cannot hold %s: %r' % ('a NUL character' if bad.group() == '\0' else 'the control character %r' % bad.group(),
+                                                          value))
     escapes = dict(_QUOTE_ESCAPES)
     escapes[quote] = '\\' + quote
     return quote + ''.join(escapes.get(character, character) for character in value) + quote

@@ -209,8 +209,27 @@ def parse_vif(text):
     return VifSpec(extra=tuple(extra), **values)
 
 
+# What a value written into a vif spec may not hold. ',' is refused when a VifSpec is built; here:
+# control characters (a newline in the config file would be escaped, but xl hands the decoded
+# value to libxl, xenstore and the hotplug scripts, which are shell), quotes and backslashes (no
+# xl key takes one, and they would reach those scripts as well). '=' stays: xl takes everything
+# after the first '=' of a piece as the value, so it breaks nothing.
+UNWRITABLE = re.compile(r'["\'\\\x00-\x1f\x7f]')
+
+
+def _writable(key, value):
+    bad = UNWRITABLE.search(value)
+    if bad is not None:
+        raise ValueError("vif field '%s' value %r holds %r, which xenfleet.network does not write into a vif spec"
+                         % (key, value, bad.group()))
+    return value
+
+
 def render_vif(spec):
-    """The vif spec string for spec, keys in canonical order, unknown pieces last and in their order."""
+    """The vif spec string for spec, keys in canonical order, unknown pieces last and in their order.
+
+    ValueError for a value that UNWRITABLE refuses; parse_vif still reads any text (validation reports it).
+    """
     tokens = []
     for key in VALUED_KEYS:
         value = getattr(spec, key)
@@ -218,8 +237,8 @@ def render_vif(spec):
             continue
         if key == 'ip':
             value = ' '.join(value)
-        tokens.append('%s=%s' % (key, value))
+        tokens.append('%s=%s' % (key, _writable(key, value)))
     if spec.trusted is not None:
         tokens.append('trusted' if spec.trusted else 'untrusted')
-    tokens.extend(spec.extra)
+    tokens.extend(_writable('extra', token) for token in spec.extra)
     return ','.join(tokens)

@@ -202,7 +202,8 @@ def test_a_table_edited_by_hand_is_replaced(host):
 def test_a_refused_configuration_stops_the_plan_before_any_step(host):
     host.converge()
     with pytest.raises(ServiceError) as raised:
-        host.planner(dhcp=dict(extra_options=['log-dhcp', 'bad-option']))
+        # allow_unsafe_options lets an unknown option through to dnsmasq --test, which judges it.
+        host.planner(dhcp=dict(extra_options=['log-dhcp', 'bad-option'], allow_unsafe_options=True))
     assert str(raised.value).startswith("dhcp.extra_options[1] 'bad-option' was refused: dnsmasq --test refused the configuration")
     assert host.service.events == ['start']
 

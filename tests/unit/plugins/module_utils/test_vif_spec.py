@@ -150,9 +150,9 @@ def test_ip_list_entries_holding_spaces_are_split():
 
 # ---------------------------------------------------------------- properties
 
-# Values xl can carry: anything but a comma (xl splits there).
-VALUES = st.text(alphabet=st.characters(blacklist_characters=',', blacklist_categories=('Cs',)), max_size=12)
-IP_ENTRIES = st.lists(st.text(alphabet=st.characters(blacklist_characters=',', blacklist_categories=('Cs', 'Zs', 'Cc', 'Zl', 'Zp')),
+# Values render_vif writes: anything but a comma (xl splits there), quotes, backslashes and control characters (UNWRITABLE).
+VALUES = st.text(alphabet=st.characters(blacklist_characters=',"\'\\', blacklist_categories=('Cs', 'Cc')), max_size=12)
+IP_ENTRIES = st.lists(st.text(alphabet=st.characters(blacklist_characters=',"\'\\', blacklist_categories=('Cs', 'Zs', 'Cc', 'Zl', 'Zp')),
                               min_size=1, max_size=10).filter(lambda entry: entry.split() == [entry]), max_size=3)
 MACS = st.one_of(VALUES, st.tuples(*[st.integers(0, 255)] * 6).map(lambda octets: ':'.join('%X' % octet for octet in octets)))
 NUMBERS = st.one_of(VALUES, st.integers(0, 10 ** 6).map(str), st.integers(0, 999).map(lambda number: '00%d' % number))
@@ -206,3 +206,15 @@ def test_rendering_is_idempotent(text):
 @given(SPECS)
 def test_to_dict_and_back_gives_the_spec(spec):
     assert spec_from_dict(spec.to_dict()) == spec
+
+
+UNWRITABLE_CHARACTERS = st.sampled_from(['"', "'", '\\', '\n', '\r', '\0', '\t', '\x1b', '\x7f'])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([key for key in VALUED_KEYS if key != 'ip'] + ['extra']), VALUES, UNWRITABLE_CHARACTERS)
+def test_render_refuses_a_value_holding_a_quote_backslash_or_control_character(key, value, character):
+    hostile = value + character
+    spec = VifSpec(extra=('accel=' + hostile,)) if key == 'extra' else VifSpec(**{key: hostile})
+    with pytest.raises(ValueError, match="vif field '%s' value .* holds" % key):
+        render_vif(spec)
