@@ -17,7 +17,7 @@ options:
       - Seconds to wait for another run that changes the same state to finish.
       - From reading the host to the last write, the module holds an exclusive lock, so that two runs at once (two
         playbooks, an AWX job and a person) never plan against the same old state and silently undo each other's change.
-        Check mode takes it too: it reads and decides like a real run.
+        Check mode takes it too, as it reads and decides like a real run.
       - M(xenfleet.network.xen_vif) locks the directory of the xl configs (uniqueness is checked over all of it),
         M(xenfleet.network.xen_antispoof) the network namespace's tables, M(xenfleet.network.xen_bridge) the bridge
         and its uplink, M(xenfleet.network.xen_nat) its O(xenfleet.network.xen_nat#module:state_dir). Lock files are in

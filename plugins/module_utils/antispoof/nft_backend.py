@@ -22,7 +22,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import nft as render
-from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import state as state
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import state
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.change import Change
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import Nft, delete_table_script, parse_json_listing
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft_snapshot import SnapshotStore, ruleset_generation

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """hold_lock.py DIRECTORY READY_FILE: hold the lock xen_vif takes for DIRECTORY, as another run would, then
 write READY_FILE and sleep until killed."""
 import os

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """missing_policies.py PERSIST_FILE VIF...: run in the lab dom0's namespace. Read xen_antispoof's tables
 from the kernel with the collection's own backend and print the vifs expected but without a policy there
 or in the boot-time file (nothing when all are there); then delete the tables and the file for the

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """missing_vifs.py CONFIG VIFNAME...: parse CONFIG with the collection's own parser and print the
 vifnames expected but not in its vif list (nothing when all are there), then the entries found."""
 import sys

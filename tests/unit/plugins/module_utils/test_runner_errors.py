@@ -201,14 +201,24 @@ def bridge_module():
                            connectivity_check=None, connectivity_timeout=5))
 
 
+def refuse_netlink():
+    raise OSError(errno.EPERM, 'Operation not permitted')
+
+
+class BridgeOnly:
+    """The few spec fields the runner reads before the host refuses."""
+
+    def __init__(self, params):
+        self.name, self.uplink, self.ports, self.persist, self.state = params['name'], params['uplink'], [], 'none', 'present'
+
+
 @pytest.mark.parametrize('iproute, message', [
-    (lambda: (_ for _ in ()).throw(OSError(errno.EPERM, 'Operation not permitted')), 'open a netlink socket: '),
+    (refuse_netlink, 'open a netlink socket: '),
     (BrokenIPRoute, 'look up link xenbr0: '),
 ])
 def test_bridge_netlink_errors_fail_the_module(monkeypatch, iproute, message):
     monkeypatch.setattr(netlink, 'IPRoute', iproute)
-    monkeypatch.setattr(bridge_runner, 'BridgeSpec', lambda params: type('Spec', (), dict(params, ports=[], persist='none',
-                                                                                         state='present'))())
+    monkeypatch.setattr(bridge_runner, 'BridgeSpec', BridgeOnly)
     with pytest.raises(Failed) as caught:
         bridge_runner.run_bridge_module(bridge_module())
     assert caught.value.result['msg'].startswith('xen_bridge xenbr0: ' + message)
