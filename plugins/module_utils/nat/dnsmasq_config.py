@@ -57,6 +57,7 @@ SAFE_OPTIONS = frozenset((
     'fast-dns-retry', 'dns-loop-detect', 'add-mac', 'add-subnet', 'add-cpe-id', 'strip-mac', 'strip-subnet', 'umbrella',
     'dnssec', 'trust-anchor', 'dnssec-check-unsigned', 'dnssec-no-timecheck', 'dnssec-debug', 'dnssec-limits',
     'proxy-dnssec', 'clear-on-reload', 'max-tcp-connections', 'query-port', 'min-port', 'max-port', 'port-limit',
+    'filter-A', 'filter-AAAA', 'no-ident', 'no-hosts',
 ))
 # Why the options dnsmasq 2.90 knows and SAFE_OPTIONS leaves out are refused, for the message.
 UNSAFE_REASONS = (
@@ -73,7 +74,7 @@ UNSAFE_REASONS = (
     ('changes the interfaces, addresses or ports dnsmasq answers on', (
         'interface', 'except-interface', 'listen-address', 'bind-interfaces', 'bind-dynamic', 'no-dhcp-interface',
         'no-dhcpv4-interface', 'no-dhcpv6-interface', 'bridge-interface', 'shared-network', 'interface-name', 'port',
-        'local-service', 'dhcp-alternate-port', 'dhcp-relay', 'dhcp-proxy', 'auth-server', 'auth-zone', 'auth-soa',
+        'local-service', 'dynamic-host', 'dhcp-alternate-port', 'dhcp-relay', 'dhcp-proxy', 'auth-server', 'auth-zone', 'auth-soa',
         'auth-sec-servers', 'auth-peer', 'auth-ttl')),
     ("changes the host's firewall sets or talks on a system bus", ('ipset', 'nftset', 'connmark-allowlist',
                                                                    'connmark-allowlist-enable', 'conntrack',

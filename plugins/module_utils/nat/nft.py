@@ -116,7 +116,8 @@ def render_body(spec, gateway):
     if postrouting:
         chains.append(_chain('postrouting', 'postrouting', 'nat', 'srcnat', postrouting))
     chains.append(_chain('forward', 'forward', 'filter', 'filter', forward_rules(spec)))
-    comment = '\tcomment %s\n' % nft_string('xenfleet.network xen_nat %s: managed by Ansible, local changes are replaced' % spec.name, 'name')
+    name = nft_string(spec.name, 'name')[1:-1]  # checked alone, so the error shows the name and not the whole comment
+    comment = '\tcomment "xenfleet.network xen_nat %s: managed by Ansible, local changes are replaced"\n' % name
     return comment + '\n'.join(chains)
 
 

@@ -139,3 +139,43 @@ def test_a_tool_refusing_its_part_puts_back_the_tools_already_loaded():
         change.apply()
     assert [tool for tool, _script in fake.loaded] == ['eb-restore', 'eb-restore']
     assert '-X XFAS-vif9.0' in fake.loaded[1][1]
+
+
+# ---------------------------------------------------------------- hostile values (validation bypassed)
+
+class BareVif:
+    """A vif as the renderer sees it, with whatever name and MAC a test gives (the spec would refuse them)."""
+
+    def __init__(self, name, mac='02:00:00:00:00:01'):
+        self.name = name
+        self.macs = [mac]
+        self.routed = False
+        self.dhcp = self.dhcp_server = self.router = False
+        self.ethertypes = [render.ETHERTYPE_IPV4]
+
+    def hosts(self, version):
+        return []
+
+    def nets(self, version):
+        return []
+
+
+@pytest.mark.parametrize('name', ['x -j ACCEPT', 'x\n-A PREROUTING -j ACCEPT', 'x"y', "x'y", '!x', 'x#y', 'vif+', 'b' * 16, ''])
+def test_a_vif_name_the_restore_tools_cannot_take_unquoted_is_refused(name):
+    with pytest.raises(render.RuleValueError) as raised:
+        render.vif_chains(BareVif(name))
+    assert str(raised.value).startswith('vif name %r' % name)
+    with pytest.raises(render.RuleValueError):
+        render.dispatch_lines('eb', BareVif(name))
+
+
+def test_a_mac_that_is_not_one_is_refused_before_it_reaches_a_rule():
+    with pytest.raises(render.RuleValueError, match="vif vif1.0 mac '02:00:00:00:00:01 -j ACCEPT' is not a MAC address"):
+        render.vif_chains(BareVif('vif1.0', mac='02:00:00:00:00:01 -j ACCEPT'))
+
+
+def test_only_ports_and_patterns_end_in_the_wildcard():
+    assert render.port_name('vif*') == 'vif+'
+    assert render.port_name('eth0') == 'eth0'
+    with pytest.raises(render.RuleValueError, match="vif_patterns 'v !x\\+'"):
+        render.port_name('v !x*', 'vif_patterns')

@@ -5,8 +5,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import pytest
+
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import nft as render
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftQuoteError
 
 from antispoof_testing import spec, vif
 
@@ -137,3 +140,24 @@ def test_a_vif_with_state_absent_loses_its_elements_and_the_others_keep_theirs()
     assert not any(render.vif_of(key) == 'vif2.0' for keys in after.values() for key in keys if keys is not after[('bridge', 'trusted')])
     script = render.element_script('bridge', current, after)
     assert 'add element' not in script and 'delete element bridge xenfleet_antispoof guests { "vif2.0" }' in script
+
+
+# ---------------------------------------------------------------- hostile values (validation bypassed)
+
+@pytest.mark.parametrize('name', ['x";drop#', 'x\nflush ruleset', 'a\\b', 'x\0y', 'b' * 16, 'vif*', ''])
+def test_a_vif_name_nft_cannot_carry_is_refused_before_any_script(name):
+    with pytest.raises(NftQuoteError) as raised:
+        render.ifname_key(name)
+    assert str(raised.value).startswith('vif name %r' % name)
+
+
+def test_ports_and_patterns_may_be_wildcards_but_not_leave_their_quotes():
+    assert render.ifname_key('eth*', 'trusted_ports', wildcard=True) == '"eth*"'
+    with pytest.raises(NftQuoteError, match="trusted_ports 'eth\" accept' holds"):
+        render.ifname_key('eth" accept', 'trusted_ports', wildcard=True)
+
+
+def test_an_element_read_from_the_kernel_with_a_name_nft_cannot_carry_is_refused():
+    # Elements of vifs a task does not name are written back; one edited by hand must not carry a script along.
+    with pytest.raises(NftQuoteError, match='set element'):
+        render.element_key(render.SETS_BY_NAME['guests'], ('x" }; flush ruleset; #',))

@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -148,3 +150,87 @@ def test_systemctl_failure_is_reported():
     with pytest.raises(ServiceError) as raised:
         service.start()
     assert str(raised.value) == 'systemctl enable --now x.service failed (rc=1): Unit not found.'
+
+
+# ---------------------------------------------------------------- hostile values in the unit and the argv
+
+def systemd_words(line):
+    """An Exec line's words as systemd reads them (systemd.syntax(7)): '%%' and '$$' first, then quotes and C escapes."""
+    line = line.replace('%%', '%')
+    words, word, quote, index, started = [], '', None, 0, False
+    while index < len(line):
+        character = line[index]
+        if character == '\\':
+            following = line[index + 1]
+            if following == 'x':
+                word += chr(int(line[index + 2:index + 4], 16))
+                index += 4
+                continue
+            word += {'n': '\n', 'r': '\r', 't': '\t'}.get(following, following)
+            index += 2
+            started = True
+            continue
+        if character == '"':
+            quote = None if quote else '"'
+            started = True
+        elif character == ' ' and not quote:
+            if started:
+                words.append(word)
+            word, started = '', False
+        else:
+            word += character
+            started = True
+        index += 1
+    if started:
+        words.append(word)
+    return words
+
+
+HOSTILE_PATHS = ['/etc/xen fleet/x.conf', '/x;reboot', '/br$(id)', '/$HOME/x', '/x%n', '/a"b', "/a'b", '/a\\b', '/x\ny', '/x\ry',
+                 '/x\ty', '/é', '/', '/x/\\']
+
+
+@pytest.mark.parametrize('path', HOSTILE_PATHS)
+def test_an_exec_argument_reads_back_as_exactly_the_path(path):
+    line = 'ExecStart=/usr/sbin/dnsmasq -C %s' % service_module.exec_argument(path, 'config path')
+    assert '\n' not in line and not line.endswith('\\')
+    words = systemd_words(line[len('ExecStart='):])
+    assert [word.replace('$$', '$') for word in words] == ['/usr/sbin/dnsmasq', '-C', path]
+
+
+def test_plain_paths_are_written_as_they_are_so_existing_units_do_not_change():
+    assert service_module.exec_argument('/etc/xenfleet/nat/guests.dnsmasq.conf', 'config path') == '/etc/xenfleet/nat/guests.dnsmasq.conf'
+    assert service_module.exec_argument('-C', 'x') == '"-C"'  # a leading '-' would read as a prefix in the program position
+
+
+@pytest.mark.parametrize('program', ['/opt/dns"masq', "/opt/dns'masq", '/opt/dns\\masq', '/opt/dns\nmasq', '/opt/x\0'])
+def test_a_program_path_systemd_would_refuse_is_refused_naming_the_option(program):
+    service = make_service('systemd', Recorder(), program, '/etc/x.conf', '/pid', '/etc/systemd/system/xenfleet-nat-g.service')
+    with pytest.raises(ServiceError, match=r'^systemd unit: dnsmasq_path %s holds' % re.escape(repr(program))):
+        service.files()
+
+
+def test_a_nul_in_an_argument_is_refused():
+    with pytest.raises(ServiceError, match='holds a NUL character'):
+        service_module.exec_argument('/x\0y', 'config path')
+
+
+@pytest.mark.skipif(not shutil.which('systemd-analyze'), reason='needs systemd-analyze')
+def test_systemd_analyze_takes_the_unit_for_hostile_paths(tmp_path):
+    program = tmp_path / 'dns masq %n $HOME' / 'dnsmasq'
+    program.parent.mkdir()
+    shutil.copy('/bin/true', str(program))
+    unit = tmp_path / 'xenfleet-nat-g.service'
+    service = make_service('systemd', Recorder(), str(program), '/etc/x;y/$HOME/%n/"q"/\'s\'/b\\c/\n.conf', '/pid', str(unit))
+    [(path, text)] = service.files()
+    unit.write_text(text)
+    done = subprocess.run(['systemd-analyze', 'verify', str(unit)], capture_output=True, text=True)
+    assert done.returncode == 0 and 'special characters' not in done.stderr and 'unknown escape' not in done.stderr, done.stderr
+
+
+def test_the_pidfile_service_runs_dnsmasq_from_an_argv_list_without_a_shell():
+    recorder = Recorder((1, '', 'refused'))
+    service = make_service('pidfile', recorder, '/usr/sbin/dnsmasq', '/etc/x;reboot $(id).conf', '/pid', '/unit')
+    with pytest.raises(ServiceError):
+        service.start()
+    assert recorder.calls[0][0] == ['/usr/sbin/dnsmasq', '-C', '/etc/x;reboot $(id).conf']

@@ -5,10 +5,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import shlex
+import shutil
+import subprocess
+
 import pytest
 
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.connectivity import Unreachable, make_ping_checker
-from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown import render_bridge_stanza
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown import (
+    BRIDGE_PORTS_KEYWORDS, STANZA_WORD, StanzaValueError, command, render_bridge_stanza)
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.hostile_values import HOSTILE_VALUES
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address, Route
 
 OPTIONS = {'stp': 0, 'forward_delay': 0, 'nf_call_iptables': 0}
@@ -64,3 +71,61 @@ def test_checker_names_the_silent_targets():
     with pytest.raises(Unreachable) as raised:
         checker(['192.0.2.1', '192.0.2.99'], 1)
     assert str(raised.value) == '192.0.2.99 did not answer within 1 s'
+
+
+# ---------------------------------------------------------------- hostile values
+
+def manual_stanza(name, ports=()):
+    return render_bridge_stanza(name, OPTIONS, None, None, list(ports), [], [])
+
+
+@pytest.mark.parametrize('name', HOSTILE_VALUES)
+def test_a_hostile_bridge_name_is_refused_or_stays_one_plain_word(name):
+    try:
+        text = manual_stanza(name)
+    except StanzaValueError as error:
+        assert "iface %r" % name in str(error)
+        return
+    # Only plain words pass (16 bytes, '.', 'a:b' are the validators' to refuse): ifupdown and sh read them as one word.
+    assert STANZA_WORD.fullmatch(name)
+    up = [line.strip() for line in text.splitlines() if line.strip().startswith('up ')]
+    assert all(shlex.split(line)[5] == name for line in up)
+
+
+@pytest.mark.parametrize('port', HOSTILE_VALUES + list(BRIDGE_PORTS_KEYWORDS))
+def test_a_hostile_port_is_refused_or_stays_one_plain_word(port):
+    try:
+        text = manual_stanza('xenbr0', ['eth0', port])
+    except StanzaValueError as error:
+        assert 'bridge_ports %r' % port in str(error)
+        return
+    assert '    bridge_ports eth0 %s\n' % port in text and port not in BRIDGE_PORTS_KEYWORDS
+
+
+def test_the_issue_s_name_never_reaches_an_up_line():
+    with pytest.raises(StanzaValueError, match=r"iface 'Nx;reboot' is not one plain word"):
+        manual_stanza('Nx;reboot')
+
+
+@pytest.mark.parametrize('argument', ['x;reboot', 'br$(id)', 'br`id`', 'x";drop#', "x'y", 'x y', 'x%n', 'a\\', 'a\\\\b', '', 'é'])
+def test_an_up_line_reads_back_as_the_same_arguments(argument):
+    line = command('up', 'ip', 'link', 'set', 'dev', argument, 'up')
+    assert shlex.split(line) == ['up', 'ip', 'link', 'set', 'dev', argument, 'up']
+    assert not line.endswith('\\')  # a trailing backslash would join the next stanza line
+
+
+@pytest.mark.parametrize('argument', ['x\ny', 'x\ry', 'x\0y', 'x\ty', 'x\x7fy'])
+def test_an_up_line_refuses_what_no_stanza_line_can_carry(argument):
+    with pytest.raises(StanzaValueError, match='control character'):
+        command('up', 'ip', 'link', 'set', 'dev', argument, 'up')
+
+
+@pytest.mark.skipif(not shutil.which('ifup') or os.geteuid() != 0, reason='needs ifupdown and root (ifup --no-act locks its state dir)')
+def test_ifup_runs_the_quoted_up_line_as_one_word_per_argument(tmp_path):
+    # ifup --no-act prints the commands it would hand to /bin/sh; sh must then see the original arguments.
+    hostile = ['x;reboot', '$(id)', '`id`', 'a"b', "c'd", 'e%f%', 'g\\']
+    (tmp_path / 'interfaces').write_text('iface xfbr0 inet manual\n    %s\n' % command('up', 'printf', '%s\\n', *hostile))
+    printed = subprocess.run(['ifup', '--no-act', '--state-dir', str(tmp_path), '-i', str(tmp_path / 'interfaces'), 'xfbr0'],
+                             capture_output=True, text=True, check=True).stderr + '\n'
+    line = [text for text in printed.splitlines() if text.startswith('printf ')][0]
+    assert subprocess.run(['sh', '-c', line], capture_output=True, text=True, check=True).stdout.splitlines() == hostile

@@ -5,6 +5,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import pytest
+
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftQuoteError
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.nft import (
     fingerprint, normalize_listing, render_table, table_current, table_name)
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.nat_testing import GATEWAY
@@ -83,3 +86,29 @@ def test_table_is_current_only_for_the_same_rendering_and_an_unchanged_listing()
     assert not table_current(record, listing + [{'rule': {}}], text)               # edited by hand
     assert not table_current(record, listing, render_table(spec(subnet='10.0.2.0/24'), GATEWAY))  # new rendering
     assert not table_current({}, listing, text)                                    # never applied by us
+
+
+# ---------------------------------------------------------------- hostile values (validation bypassed)
+
+@pytest.mark.parametrize('field', ['uplink', 'bridge'])
+@pytest.mark.parametrize('name', ['x";drop#', 'x\nflush ruleset', 'a\\b', 'x\0y', 'b' * 16, 'vif*', ''])
+def test_a_device_name_nft_cannot_carry_is_refused_naming_the_field(field, name):
+    hostile = spec(port_forwards=[dict(port=80, to_ip='10.0.1.5', hairpin=True)])
+    setattr(hostile, field, name)
+    with pytest.raises(NftQuoteError) as raised:
+        render_table(hostile, GATEWAY)
+    assert str(raised.value).startswith('%s %r' % (field, name))
+
+
+def test_a_name_that_would_leave_the_comment_is_refused():
+    hostile = spec()
+    hostile.name = 'x" drop'
+    with pytest.raises(NftQuoteError, match=r"""name 'x" drop' holds '"'"""):
+        render_table(hostile, GATEWAY)
+
+
+def test_a_protocol_is_written_only_when_it_is_one_nft_knows():
+    hostile = spec(port_forwards=[dict(port=80, to_ip='10.0.1.5')])
+    hostile.port_forwards[0].proto = 'tcp dport 22 accept; tcp'
+    with pytest.raises(NftQuoteError, match="port_forwards proto 'tcp dport 22 accept; tcp' is not one of tcp, udp"):
+        render_table(hostile, GATEWAY)

@@ -150,3 +150,9 @@ def test_quote_string_reads_back_as_the_same_value(value, quote):
     literal = quote_string(value, quote)
     assert '\n' not in literal
     assert parse_config('x = %s\n' % literal).value('x') == value
+
+
+@pytest.mark.parametrize('character', ['\x01', '\x1b', '\x7f', '\x0e'])
+def test_quote_string_refuses_control_characters_it_has_no_escape_for(character):
+    with pytest.raises(ValueError, match='an xl string cannot hold the control character'):
+        quote_string('a%sb' % character)
