@@ -12,14 +12,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import collections
 import traceback
 
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.claims import settle_dom0
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import DEFAULT_MAC_PREFIX
-from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import ip_address_key
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import Claims
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import vif_claims
 
 try:
     import jmespath
@@ -30,22 +30,13 @@ else:
     JMESPATH_IMPORT_ERROR = None
 
 SCOPES = ('fleet', 'dom0')
-# One row per value a vif claims; jmespath picks each kind's rows out of them.
-ROWS_OF_KIND = "[?kind == '%s' && value != null] | sort_by(@, &sort_key)"
+KINDS = ('mac', 'ip', 'vifname')
 
 
 def _rows(claim):
-    """The values one vif claims, as flat rows: its MAC, each address, each device name."""
+    """(kind, value, holder) of what one vif claims: its MAC, each address, each device name."""
     holder = {'dom0': claim.dom0, 'guest': claim.guest, 'devid': claim.devid}
-    values = [('mac', claim.mac)]
-    values.extend(('ip', address) for address in sorted(set(ip_address_key(entry) for entry in claim.ips)))
-    values.extend(('vifname', name) for name in claim.names)
-    rows = []
-    for kind, value in values:
-        row = dict(holder, kind=kind, value=value)
-        row['sort_key'] = '%s\0%s\0%s' % (value, claim.dom0, claim.guest)
-        rows.append(row)
-    return rows
+    return [(kind, value, holder) for kind, value in vif_claims(claim.names, claim.mac, claim.ips)]
 
 
 def _guests_of(hostvars, host, guests_query):
@@ -58,16 +49,12 @@ def _guests_of(hostvars, host, guests_query):
 
 
 def _conflicts(rows, kind, scope):
-    """Groups of rows of one kind sharing a value, within a dom0 or across the fleet."""
-    groups = collections.OrderedDict()
-    for row in jmespath.search(ROWS_OF_KIND % kind, rows) or []:
-        groups.setdefault((row['value'], row['dom0'] if scope == 'dom0' else None), []).append(row)
-    conflicts = []
-    for (value, dom0), members in groups.items():
-        if len(members) > 1:
-            holders = [{'dom0': row['dom0'], 'guest': row['guest'], 'devid': row['devid']} for row in members]
-            conflicts.append({'kind': kind, 'value': value, 'dom0': dom0, 'holders': holders})
-    return conflicts
+    """Groups of holders of one kind sharing a value, within a dom0 or across the fleet, by value."""
+    held = Claims()
+    for row_kind, value, holder in sorted(rows, key=lambda row: (row[1], row[2]['dom0'], row[2]['guest'])):
+        if row_kind == kind:
+            held.claim(holder, kind, (value, holder['dom0'] if scope == 'dom0' else None))
+    return [{'kind': kind, 'value': value, 'dom0': dom0, 'holders': holders} for _kind, (value, dom0), holders in held.duplicates()]
 
 
 def _message(conflict):
@@ -93,12 +80,9 @@ def fleet_conflicts(hostvars, hosts=None, guests_query='xen_guests', mac_scope='
             rows.extend(_rows(claim))
     # A vif name only has to be unique on its own dom0; MACs and addresses
     # meet on shared segments and travel with migrating guests, hence 'fleet'.
-    result = {
-        'mac': _conflicts(rows, 'mac', mac_scope),
-        'ip': _conflicts(rows, 'ip', ip_scope),
-        'vifname': _conflicts(rows, 'vifname', 'dom0'),
-    }
-    result['messages'] = [_message(conflict) for kind in ('mac', 'ip', 'vifname') for conflict in result[kind]]
+    scopes = {'mac': mac_scope, 'ip': ip_scope, 'vifname': 'dom0'}
+    result = dict((kind, _conflicts(rows, kind, scopes[kind])) for kind in KINDS)
+    result['messages'] = [_message(conflict) for kind in KINDS for conflict in result[kind]]
     result['count'] = len(result['messages'])
     return result
 

@@ -28,6 +28,8 @@ import ipaddress
 import re
 from collections import OrderedDict
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import ETHERTYPES
+
 DISPATCH = 'XENFLEET-AS'
 TOOLS = ('eb', 'v4', 'v6')
 TABLES = {'eb': 'nat', 'v4': 'raw', 'v6': 'raw'}
@@ -35,7 +37,7 @@ VIF_CHAINS = {'eb': ('XFAS-', 'XFARP-', 'XFAIP-'), 'v4': ('XFAS-',), 'v6': ('XFA
 JUMP = '-j %s' % DISPATCH
 NOTRACK_MARK = 0x1000000
 MARK = '0x%x/0x%x' % (NOTRACK_MARK, NOTRACK_MARK)
-ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 = 0x0806, 0x0800, 0x86dd
+ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 = ETHERTYPES['arp'], ETHERTYPES['ipv4'], ETHERTYPES['ipv6']
 ND_TARGET_OFFSET = 48  # IPv6 header (40) + ICMPv6 type, code, checksum, flags (8)
 RULE_LINE = re.compile(r'^(?:\[(\d+):(\d+)\] )?-A (\S+) (.*)$')
 ETHERTYPE_OPTION = re.compile(r'-p (! )?(\S+)')

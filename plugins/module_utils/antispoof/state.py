@@ -16,10 +16,9 @@ __metaclass__ = type
 
 import ipaddress
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import ETHERTYPE_NUMBERS
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft import (
     FAMILIES, HOOK, PRIORITY, SETS_BY_NAME, element_key, expected_layout, family_needed, ifname_key)
-
-ETHERTYPE_SYMBOLS = {'ip': 0x0800, 'arp': 0x0806, 'ip6': 0x86dd, '8021q': 0x8100, 'vlan': 0x8100, '8021ad': 0x88a8}
 
 
 class TableState:
@@ -66,7 +65,8 @@ def _nd_target(value):
 
 
 def _ethertype(value):
-    return ETHERTYPE_SYMBOLS[value] if value in ETHERTYPE_SYMBOLS else _integer(value)
+    # nft prints the types it knows by name (ip, arp, ip6, vlan, 8021ad...), others as numbers
+    return ETHERTYPE_NUMBERS[value] if value in ETHERTYPE_NUMBERS else _integer(value)
 
 
 PARSERS = {

@@ -13,51 +13,14 @@ __metaclass__ = type
 
 import hashlib
 import ipaddress
-import re
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
+    InvalidSpec, address_problems, cidr_problems, interface_name_problems, mac_problems)
 
 STP_FORWARD_DELAY_RANGE = (2, 30)
 MTU_RANGE = (68, 65535)
 DEFAULT_PERSIST_DIR = '/etc/network/interfaces.d'
 XEN_VIF_MAC = 'fe:ff:ff:ff:ff:ff'
-MAC_PATTERN = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
-
-
-class InvalidSpec(Exception):
-    """One or more options are wrong; str() lists every problem, one per line."""
-
-    def __init__(self, problems):
-        self.problems = problems
-        super(InvalidSpec, self).__init__('; '.join(problems))
-
-
-def cidr_problem(field, text):
-    if '/' not in text:
-        return "%s '%s' has no prefix length; write it as a CIDR such as 192.0.2.1/24" % (field, text)
-    try:
-        ipaddress.ip_interface(text)
-    except ValueError as error:
-        return "%s '%s' is not a valid address/prefix: %s" % (field, text, error)
-    return None
-
-
-def address_problem(field, text):
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return "%s '%s' is not an IPv4 or IPv6 address" % (field, text)
-    return None
-
-
-def mac_problem(field, mac):
-    if not MAC_PATTERN.match(mac):
-        return "%s '%s' is not six colon-separated hex octets" % (field, mac)
-    if int(mac[1], 16) & 1:
-        return "%s '%s' is a multicast address; a bridge needs a unicast MAC" % (field, mac)
-    if mac == '00:00:00:00:00:00':
-        return "%s '%s' is all zeros" % (field, mac)
-    return None
 
 
 def stable_mac(machine_id, name):
@@ -102,15 +65,15 @@ class BridgeSpec:
             if self.uplink == self.name:
                 found.append("uplink '%s' is the bridge itself" % self.uplink)
         if self.mac is not None:
-            found.append(mac_problem('mac', self.mac))
+            found.extend(mac_problems('mac', self.mac, holder='a bridge'))
         for port in self.ports:
             found.extend(interface_name_problems('ports', port))
             if port in (self.name, self.uplink):
                 found.append("ports '%s' is the bridge or its uplink" % port)
         for cidr in self.addresses or []:
-            found.append(cidr_problem('addresses', cidr))
+            found.extend(cidr_problems('addresses', cidr))
         for target in self.connectivity_check or []:
-            found.append(address_problem('connectivity_check', target))
+            found.extend(address_problems('connectivity_check', target))
         found.extend(self.timing_problems())
         return [problem for problem in found if problem]
 

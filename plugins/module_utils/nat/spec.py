@@ -19,9 +19,8 @@ __metaclass__ = type
 import ipaddress
 import re
 
-from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import (
-    InvalidSpec, mac_problem)
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
+    Claims, InvalidSpec, interface_name_problems, mac_problems)
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_config import extra_option_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.domid import (
     devid_problem, domid_problem, vif_nat_address, vif_nat_hostname)
@@ -82,14 +81,6 @@ def host_address_problem(field, address, subnet):
 def port_problem(field, port):
     if not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
         return "%s '%s' must be between %d and %d" % (field, port, PORT_RANGE[0], PORT_RANGE[1])
-    return None
-
-
-def duplicate_problem(field, value, seen, index, owner):
-    """Record value as used by owner[index]; the problem when an earlier item used it."""
-    if value in seen:
-        return "%s '%s' is already used by %s[%d]" % (field, value, owner, seen[value])
-    seen[value] = index
     return None
 
 
@@ -158,7 +149,7 @@ class FixedLease:
         if self.mac is None and self.ip is not None:
             self.mac = mac_from_ip(str(self.ip))
         if self.mac is not None:
-            found.append(mac_problem('%s.mac' % field, self.mac))
+            found.extend(mac_problems('%s.mac' % field, self.mac, holder='a guest'))
         elif not found:
             found.append('%s.mac is required' % field)
         if self.hostname is not None and not HOSTNAME_PATTERN.fullmatch(self.hostname):
@@ -235,7 +226,7 @@ class DhcpSpec:
 
     def _host_problems(self, subnet):
         found = []
-        seen = dict(mac={}, ip={}, hostname={})
+        held = Claims()
         for index, host in enumerate(self.hosts):
             field = 'dhcp.hosts[%d]' % index
             problems = [problem for problem in host.problems(field, subnet) if problem]
@@ -244,8 +235,9 @@ class DhcpSpec:
                 continue
             for key in ('mac', 'ip', 'hostname'):
                 value = getattr(host, key)
-                if value is not None:
-                    found.append(duplicate_problem('%s.%s' % (field, key), value, seen[key], index, 'dhcp.hosts'))
+                earlier = held.claim(index, key, value) if value is not None else []
+                if earlier:
+                    found.append("%s.%s '%s' is already used by dhcp.hosts[%d]" % (field, key, value, earlier[0]))
         return found
 
     def gateway_problems(self, gateway):
@@ -341,14 +333,14 @@ class NatSpec:
 
     def _forward_problems(self):
         found = []
-        seen = {}
+        held = Claims()
         for index, forward in enumerate(self.port_forwards):
             field = 'port_forwards[%d]' % index
             problems = [problem for problem in forward.problems(field, self.subnet) if problem]
             found.extend(problems)
-            if not problems and forward.key in seen:
-                found.append("%s '%s' is already forwarded by port_forwards[%d]" % (field, forward.key, seen[forward.key]))
-            seen.setdefault(forward.key, index)
+            earlier = held.claim(index, 'port', forward.key)
+            if not problems and earlier:
+                found.append("%s '%s' is already forwarded by port_forwards[%d]" % (field, forward.key, earlier[0]))
         return found
 
     def gateway_problems(self, gateway):

@@ -19,10 +19,9 @@ import hashlib
 import ipaddress
 import re
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import IFNAME_FORBIDDEN, IFNAME_MAX
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import IFNAME_FORBIDDEN, IFNAME_MAX, XEN_OUI
 
 DEFAULT_MAC_PREFIX = '02:00'
-XEN_OUI = '00:16:3e'
 # Emulated NICs of HVM guests get a second device named `<vifname>-emu`.
 EMU_SUFFIX = '-emu'
 EMULATED_IFNAME_MAX = IFNAME_MAX - len(EMU_SUFFIX)

@@ -16,10 +16,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import collections
 import os
 
-from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import ip_address_key
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import Claims, address_key
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import vif_claims
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.guests import (
     guest_claims,
     guest_vifs,
@@ -83,7 +83,7 @@ def gather(config_dir, pattern, run=None, xl=None):
         claims=[dict(guest=one.guest, devid=one.devid, mac=one.mac, ip=list(one.ips), vifname=one.vifname, emulated=one.emulated)
                 for one in claims],
         macs=sorted(set(one.mac for one in claims if one.mac) | live_macs),
-        ips=sorted(set(ip_address_key(entry) for one in claims for entry in one.ips)),
+        ips=sorted(set(address_key(entry) for one in claims for entry in one.ips)),
         vifnames=sorted(devices),
         conflicts=conflicts(claims),
         xl=xl,
@@ -118,14 +118,11 @@ def _add_running(guests, running, run, xl, devices, live_macs, notes):
 
 def conflicts(claims):
     """Every MAC, address and device name more than one vif of the dom0 claims, with the vifs involved."""
-    holders = collections.OrderedDict()
+    held = Claims()
     for one in claims:
-        values = [('mac', one.mac)] + [('ip', key) for key in sorted(set(ip_address_key(entry) for entry in one.ips))]
-        values += [('vifname', name) for name in one.names]
-        for kind, value in values:
-            if value:
-                holders.setdefault((kind, value), []).append(dict(guest=one.guest, devid=one.devid))
-    return [dict(kind=kind, value=value, holders=found) for (kind, value), found in sorted(holders.items()) if len(found) > 1]
+        for kind, value in vif_claims(one.names, one.mac or None, one.ips):
+            held.claim(dict(guest=one.guest, devid=one.devid), kind, value)
+    return [dict(kind=kind, value=value, holders=found) for kind, value, found in sorted(held.duplicates(), key=lambda entry: entry[:2])]
 
 
 def run_vif_info_module(module):

@@ -41,6 +41,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate impo
     occupied_names,
     raise_for,
     spec_problems,
+    subnet_problems,
     vifname_rules,
 )
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import (
@@ -130,6 +131,7 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
     after = settle_spec(name, vif_devid, _kept_auto(wanted, before, hvm, taken), hvm, taken, mac_prefix)
     subnets = _subnets(bridge_subnets, after.bridge or DEFAULT_BRIDGE)
     raise_for(spec_problems(name, vif_devid, after, hvm, subnets)
+              + subnet_problems(name, vif_devid, bridge_subnets)
               + _devid_problems(name, vif_devid, specs, index)
               + duplicate_problems(name, vif_devid, after, has_emulated_nic(after, hvm), others))
     return VifPlan(_written(config_text, index, before, after), after != before, name, vif_devid, position, before, after,

@@ -16,16 +16,20 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import IMPORT_ERRORS, load
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
     IFNAME_MAX,
+    Claims,
+    address_key,
     byte_length,
     interface_name_rules,
+    mac_rules as common_mac_rules,
+    outside_rules,
+    parse_interface,
+    parse_network,
 )
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
     EMU_SUFFIX,
     EMULATED_IFNAME_MAX,
-    XEN_OUI,
 )
 
 DEFAULT_BRIDGE = 'xenbr0'
@@ -33,7 +37,6 @@ NIC_TYPES = ('vif', 'ioemu')
 MTU_RANGE = (68, 65535)
 # xl names a vif without vifname `vifDOMID.DEVID` (`...-emu` for its tap).
 _XL_DEFAULT_NAME_RE = re.compile(r'(vif|tap)[0-9]+\.[0-9]+(-emu)?')
-_MAC_RE = re.compile(r'^[0-9a-f]{2}(:[0-9a-f]{2}){5}$')
 
 
 class VifProblem:
@@ -90,7 +93,8 @@ def vifname_rules(vifname, emulated=False):
     # Besides the rule for every device name: room for the emulated NIC's tap, and not xl's own form.
     too_long_for_emu = emulated and byte_length(vifname) > EMULATED_IFNAME_MAX
     if too_long_for_emu:
-        rules.append("is %d characters; its emulated NIC adds '%s', so %d fit in Linux's %d" % (byte_length(vifname), EMU_SUFFIX, EMULATED_IFNAME_MAX, IFNAME_MAX))
+        rules.append("is %d characters; its emulated NIC adds '%s', so %d fit in Linux's %d" % (
+            byte_length(vifname), EMU_SUFFIX, EMULATED_IFNAME_MAX, IFNAME_MAX))
     rules.extend(interface_name_rules(vifname, check_length=not too_long_for_emu))
     if _XL_DEFAULT_NAME_RE.fullmatch(vifname):
         rules.append("has the form of xl's default names (vifDOMID.DEVID), so another guest's vif can take it")
@@ -99,48 +103,28 @@ def vifname_rules(vifname, emulated=False):
 
 def mac_rules(mac):
     """Why mac cannot be a vif's MAC (empty list when it can)."""
-    if not _MAC_RE.match(mac):
-        return ['is not six octets of two hex digits, such as 02:00:0a:00:00:05']
-    first = int(mac[:2], 16)
-    if first & 0x01:
-        return ['is a multicast address (odd first octet); a vif needs a unicast one']
-    if mac == '00:00:00:00:00:00':
-        return ['is all zeros']
-    if not mac.startswith(XEN_OUI + ':') and not first & 0x02:
-        return ["is neither in Xen's %s block nor locally administered (second hex digit 2, 6, a or e)" % XEN_OUI]
-    return []
+    return common_mac_rules(mac, holder='a vif', xen_or_local=True)
+
+
+def subnet_problems(guest, devid, bridge_subnets):
+    """A bridge_subnets entry that is no network is an error, not a check quietly left out."""
+    problems = []
+    for bridge, subnets in sorted((bridge_subnets or {}).items()):
+        for text in [subnets] if isinstance(subnets, str) else list(subnets or ()):
+            if parse_network(text) is None:
+                problems.append(VifProblem(guest, devid, 'bridge_subnets', text, 'of bridge %s is not a network in CIDR form such as 10.0.0.0/24' % bridge))
+    return problems
 
 
 def ip_rules(entry, subnets=()):
-    """Why one ip entry is no address or CIDR, or lies outside every known subnet of its family."""
-    network = _network(entry)
-    if network is None:
-        return ['is not an IPv4 or IPv6 address or CIDR']
-    same_family = [subnet for subnet in (_network(text) for text in subnets) if subnet is not None and subnet.version == network.version]
-    if same_family and not any(network in subnet for subnet in same_family):
-        return ["is outside the bridge's subnet %s" % ' '.join(str(subnet.cidr) for subnet in same_family)]
-    return []
+    """Why one ip entry is no address or CIDR, or lies outside every known subnet of its family.
 
-
-def _network(text):
-    """text as a netaddr IPNetwork, or None when it is no address or CIDR.
-
-    Modules call _deps.require(module, 'netaddr') first; reaching here
-    without netaddr is a bug, reported with the import error.
+    subnets: networks (text); one that is no network is subnet_problems' to report.
     """
-    netaddr = load('netaddr')
-    if netaddr is None:
-        raise RuntimeError('checking ip addresses needs the Python library netaddr: %s' % IMPORT_ERRORS['netaddr'])
-    try:
-        return netaddr.IPNetwork(text)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        return None
-
-
-def ip_address_key(entry):
-    """The address an ip entry claims, for duplicate checks: '10.0.0.5/24' and '10.0.0.5' are one."""
-    network = _network(entry) if load('netaddr') is not None else None
-    return str(network.ip) if network is not None else entry
+    interface = parse_interface(entry)
+    if interface is None:
+        return ['is not an IPv4 or IPv6 address or CIDR']
+    return outside_rules(interface, [network for network in (parse_network(text) for text in subnets) if network is not None])
 
 
 def _decimal_rule(value, lowest, highest=None):
@@ -191,15 +175,25 @@ def duplicate_problems(guest, devid, spec, emulated, others):
     others: claims (objects with guest, devid, mac, names, ips) of every
     other vif on the dom0, this one left out.
     """
-    problems = []
-    names = set(occupied_names(spec.vifname, emulated))
-    addresses = set(ip_address_key(entry) for entry in spec.ip or ())
+    claims = Claims()
     for other in others:
         holder = "guest '%s' vif %s" % (other.guest, other.devid)
-        for name in sorted(names.intersection(other.names)):
-            problems.append(VifProblem(guest, devid, 'vifname', spec.vifname, 'is taken: %s already uses %s' % (holder, name)))
-        if spec.mac is not None and spec.mac == other.mac:
-            problems.append(VifProblem(guest, devid, 'mac', spec.mac, 'is taken: %s already uses it' % holder))
-        for address in sorted(addresses.intersection(ip_address_key(entry) for entry in other.ips)):
-            problems.append(VifProblem(guest, devid, 'ip', address, 'is taken: %s already uses it' % holder))
+        for kind, value in vif_claims(other.names, other.mac, other.ips):
+            claims.claim(holder, kind, value)
+    problems = []
+    for kind, value in vif_claims(occupied_names(spec.vifname, emulated), spec.mac, spec.ip or ()):
+        for holder in claims.holders(kind, value):
+            if kind == 'vifname':
+                problems.append(VifProblem(guest, devid, 'vifname', spec.vifname, 'is taken: %s already uses %s' % (holder, value)))
+            else:
+                problems.append(VifProblem(guest, devid, kind, value, 'is taken: %s already uses it' % holder))
     return problems
+
+
+def vif_claims(names, mac, ips):
+    """(kind, value) of what one vif holds on its dom0: device names, MAC, addresses ('10.0.0.5/24' is 10.0.0.5)."""
+    found = [('vifname', name) for name in sorted(set(names))]
+    if mac is not None:
+        found.append(('mac', mac))
+    found.extend(('ip', address) for address in sorted(set(address_key(entry) for entry in ips)))
+    return found

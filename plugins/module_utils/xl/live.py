@@ -32,6 +32,7 @@ __metaclass__ = type
 import collections
 import re
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import MAC_REGEX, parse_mac
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import render_vif
 
 # One vif of a running guest as `xl network-list` shows it.
@@ -47,9 +48,8 @@ DOM0_NAME = 'Domain-0'
 # XenBus states of a vif's backend (xen/include/public/io/xenbus.h).
 XENBUS_STATES = {1: 'initialising', 2: 'init-wait', 3: 'initialised', 4: 'connected', 5: 'closing', 6: 'closed'}
 
-_MAC = r'[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}'
 _NETWORK_LIST_RE = re.compile(
-    r'^\s*(?P<devid>\d+)\s+(?P<backend_id>\d+)\s+(?P<mac>' + _MAC + r')\s*'
+    r'^\s*(?P<devid>\d+)\s+(?P<backend_id>\d+)\s+(?P<mac>' + MAC_REGEX + r')\s*'
     r'(?P<handle>-?\d+)\s+(?P<state>-?\d+)\s+(?P<evtch>-?\d+)\s+(?P<tx>-?\d+)/(?P<rx>-?\d+)\s*(?P<path>\S*)\s*$')
 
 
@@ -107,7 +107,7 @@ def parse_network_list(text):
         match = _NETWORK_LIST_RE.match(line)
         if match is None:
             raise XlOutputError('xl network-list, line %d: cannot read %r' % (number, line))
-        vifs.append(LiveVif(int(match.group('devid')), int(match.group('backend_id')), match.group('mac').lower(),
+        vifs.append(LiveVif(int(match.group('devid')), int(match.group('backend_id')), parse_mac(match.group('mac')),
                             int(match.group('handle')), int(match.group('state')), int(match.group('evtch')),
                             int(match.group('tx')), int(match.group('rx')), match.group('path')))
     return vifs

@@ -24,6 +24,8 @@ __metaclass__ = type
 import dataclasses
 import re
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import parse_mac
+
 # The order render_vif writes keys in. The identity of the interface comes
 # first (as in the usual `mac=...,bridge=...,ip=...,vifname=...`), then
 # device model details, then the rarely used tuning keys.
@@ -38,19 +40,12 @@ FLAGS = {'trusted': True, 'untrusted': False}
 # xl reads these with strtoul(..., 10); leading zeros carry no meaning.
 DECIMAL_KEYS = ('mtu', 'devid')
 
-_MAC_RE = re.compile(r'^[0-9A-Fa-f]{1,2}([:-][0-9A-Fa-f]{1,2}){5}$')
 _DECIMAL_RE = re.compile(r'^[0-9]+$')
 
 
 def canonical_mac(text):
-    """'0:16:3E:a:0:5 ' -> '00:16:3e:0a:00:05'; text unchanged when it is no MAC (validation reports it).
-
-    xl reads each octet with strtoul, which skips white space, so spaces
-    around the MAC carry no meaning.
-    """
-    if not _MAC_RE.match(text.strip()):
-        return text
-    return ':'.join('%02x' % int(octet, 16) for octet in re.split('[:-]', text.strip()))
+    """'0:16:3E:a:0:5 ' -> '00:16:3e:0a:00:05', as xl reads it; text unchanged when it is no MAC (validation reports it)."""
+    return parse_mac(text, xl_spelling=True) or text
 
 
 def _canonical_decimal(text):

@@ -64,8 +64,8 @@ def test_addresses_a_guest_cannot_own_are_refused(field, value, rule):
 
 
 @pytest.mark.parametrize('mac, rule', [
-    ('03:00:00:00:00:01', "vifs[0].mac '03:00:00:00:00:01' is a multicast address; a guest sends from a unicast MAC"),
-    ('02:00:00:00:01', "vifs[0].mac '02:00:00:00:01' is not six colon-separated hex octets"),
+    ('03:00:00:00:00:01', "vifs[0].mac '03:00:00:00:00:01' is a multicast address (odd first octet); a guest needs a unicast one"),
+    ('02:00:00:00:01', "vifs[0].mac '02:00:00:00:01' is not six octets of two hex digits, such as 02:00:0a:00:00:05"),
     ('00:00:00:00:00:00', "vifs[0].mac '00:00:00:00:00:00' is all zeros"),
 ])
 def test_macs_must_be_unicast(mac, rule):

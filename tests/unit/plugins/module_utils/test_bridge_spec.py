@@ -76,7 +76,7 @@ def test_bridge_options_map_to_pyroute2_attribute_names():
 
 @pytest.mark.parametrize('mac, reason', [('01:00:5e:00:00:01', 'is a multicast address'),
                                          ('00:00:00:00:00:00', 'is all zeros'),
-                                         ('02:00:00:00:00', 'is not six colon-separated hex octets')])
+                                         ('02:00:00:00:00', 'is not six octets of two hex digits')])
 def test_bad_bridge_macs_are_refused(mac, reason):
     found = problems_of(mac=mac)
     assert len(found) == 1 and found[0].startswith("mac '%s' %s" % (mac, reason))

@@ -165,7 +165,7 @@ def test_fixed_lease_mac_defaults_to_the_collection_scheme():
 
 def test_fixed_lease_with_a_multicast_mac_is_refused():
     assert problems_of(dhcp=dict(hosts=[dict(mac='01:00:5e:00:00:01', ip='10.0.1.5')])) == [
-        "dhcp.hosts[0].mac '01:00:5e:00:00:01' is a multicast address; a bridge needs a unicast MAC"]
+        "dhcp.hosts[0].mac '01:00:5e:00:00:01' is a multicast address (odd first octet); a guest needs a unicast one"]
 
 
 def test_fixed_lease_hostname_must_be_a_host_name():

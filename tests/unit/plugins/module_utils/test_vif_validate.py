@@ -180,3 +180,10 @@ def test_every_device_name_key_refuses_hostile_names(field, value):
 def test_a_domain_that_would_leave_the_config_dir_is_refused_before_planning(domain):
     with pytest.raises(VifValidationError, match="domain '%s' " % domain.replace('.', r'\.')):
         plan_vif_change("name = 'web'\nvif = []\n", guest=domain, devid=0, desired={'bridge': 'xenbr0'})
+
+
+@pytest.mark.parametrize('subnets', ['10.0.0.0/33', 'web', ['10.0.0.0/16', '10.0.0.0/8/8']])
+def test_a_malformed_bridge_subnet_is_an_error_not_a_check_left_out(subnets):
+    with pytest.raises(VifValidationError, match="bridge_subnets '[^']*' of bridge xenbr0 is not a network in CIDR form"):
+        plan_vif_change("name = 'web'\nvif = []\n", guest='web', devid=0, desired={'bridge': 'xenbr0', 'ip': ['10.0.0.5']},
+                        bridge_subnets={'xenbr0': subnets})
