@@ -13,6 +13,7 @@ __metaclass__ = type
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import guest_name_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
     DEFAULT_MAC_PREFIX,
     mac_auto as derive_mac_auto,
@@ -33,6 +34,13 @@ def _filter_error(name, error):
     return AnsibleFilterError('%s: %s' % (name, error))
 
 
+def _require_guest_name(name, guest):
+    """The guest name ends up in vif names and configs: the rule xen_vif applies to domain."""
+    problems = guest_name_problems('guest', guest)
+    if problems:
+        raise _filter_error(name, '; '.join(problems))
+
+
 def mac_from_ip(ip, prefix=DEFAULT_MAC_PREFIX):
     try:
         return derive_mac_from_ip(ip, prefix)
@@ -41,6 +49,7 @@ def mac_from_ip(ip, prefix=DEFAULT_MAC_PREFIX):
 
 
 def mac_from_name(guest, devid=0):
+    _require_guest_name('mac_from_name', guest)
     try:
         return derive_mac_from_name(guest, devid)
     except ValueError as error:
@@ -48,6 +57,7 @@ def mac_from_name(guest, devid=0):
 
 
 def mac_auto(guest, devid=0, ip=None, prefix=DEFAULT_MAC_PREFIX):
+    _require_guest_name('mac_auto', guest)
     try:
         return derive_mac_auto(guest, devid, ip, prefix)
     except ValueError as error:
@@ -55,6 +65,7 @@ def mac_auto(guest, devid=0, ip=None, prefix=DEFAULT_MAC_PREFIX):
 
 
 def vifname_auto(guest, devid=0, max_len=None, taken=(), emulated=False):
+    _require_guest_name('vifname_auto', guest)
     try:
         return derive_vifname_auto(guest, devid, max_len=max_len, taken=taken or (), emulated=emulated)
     except ValueError as error:

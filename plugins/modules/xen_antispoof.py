@@ -49,7 +49,7 @@ options:
     suboptions:
       name:
         description:
-          - The vif's name in dom0, at most 15 characters of letters, digits, C(.), C(_), C(-) and C(@).
+          - The vif's name in dom0, at most 15 characters of letters, digits, C(.), C(_) and C(-), not C(.) or C(..).
         type: str
         required: true
       state:

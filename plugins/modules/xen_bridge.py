@@ -34,6 +34,8 @@ options:
   name:
     description:
       - Name of the bridge, 1 to 15 characters (Linux truncates longer names silently; this module refuses them).
+      - Like every interface name this module takes (O(uplink), O(ports)), only letters, digits, C(.), C(-) and C(_), and
+        not C(.) or C(..), because the name reaches shell lines of ifupdown, nft scripts and dnsmasq, where no other character is safe.
     type: str
     required: true
   state:

@@ -60,6 +60,7 @@ options:
   bridge:
     description:
       - The guest-side bridge, which must exist (see M(xenfleet.network.xen_bridge)). Required with O(state=present).
+      - An interface name, as O(uplink) is - 1 to 15 letters, digits, C(.), C(-) or C(_), not C(.) or C(..).
       - One bridge carries at most one instance.
     type: str
   subnet:

@@ -40,6 +40,8 @@ options:
   domain:
     description:
       - Name of the guest (domU). When the config has C(name = '...'), both must agree.
+      - Letters, digits, C(.), C(-) and C(_), starting with a letter or digit, at most 64, not digits only (xl reads
+        those as a domid). It names the file C(<config_dir>/<domain>.cfg), so a C(/) or C(..) is refused.
     type: str
     required: true
   config:

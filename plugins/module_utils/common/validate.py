@@ -21,6 +21,7 @@ __metaclass__ = type
 import ipaddress
 import re
 
+
 class InvalidSpec(Exception):
     """One or more options are wrong; str() lists every problem."""
 

@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import collections
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import guest_name_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
     DEFAULT_MAC_PREFIX,
     mac_auto,
@@ -85,6 +86,9 @@ def _guest_vifs(guest):
     """(devid, spec) of each vif of one inventory guest, in list order."""
     if not guest.get('name'):
         raise ValueError('a guest needs a name: %r' % (dict(guest),))
+    problems = guest_name_problems('guest', guest['name'])
+    if problems:
+        raise ValueError('; '.join(problems))
     vifs = guest.get('vifs') or []
     if isinstance(vifs, str) or not hasattr(vifs, '__iter__'):
         raise ValueError("guest '%s': vifs must be a list" % guest['name'])

@@ -101,3 +101,8 @@ def test_missing_jmespath_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(plugin, 'jmespath', None)
     with pytest.raises(AnsibleFilterError, match='needs the Python library jmespath'):
         fleet_conflicts(CLEAN)
+
+
+def test_a_guest_name_that_could_not_name_a_config_file_stops_the_check():
+    with pytest.raises(AnsibleFilterError, match="host 'd1': guest 'web/../db' holds '/'"):
+        fleet_conflicts(hostvars(d1=[{'name': 'web/../db', 'vifs': ['mac=auto,ip=10.0.0.5']}]))

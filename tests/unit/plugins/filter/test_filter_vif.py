@@ -45,7 +45,9 @@ def test_render_normalises_a_vif_string():
 @pytest.mark.parametrize('name, args, message', [
     ('mac_from_ip', ('2001:db8::1',), 'mac_from_ip: ip '),
     ('mac_from_ip', ('10.0.0.5', '01:00'), 'mac_from_ip: mac prefix'),
-    ('mac_from_name', ('',), 'mac_from_name: a guest name is needed'),
+    ('mac_from_name', ('',), "mac_from_name: guest '' is empty; a guest needs a name"),
+    ('mac_auto', ('../../etc/x', 0), "mac_auto: guest '../../etc/x' holds '/'"),
+    ('vifname_auto', ('web;id', 0), "vifname_auto: guest 'web;id' holds ';'"),
     ('vifname_auto', ('web', 0, 4), 'vifname_auto: vifname length 4'),
     ('render_vif', ({'mac': 'auto'},), "render_vif: mac is 'auto'"),
     ('render_vif', ({'colour': 'blue'},), "render_vif: 'colour' is not a vif key"),
