@@ -91,6 +91,8 @@ def interface_name_rules(name, check_length=True):
 
 def interface_name_problems(field, name):
     """Each rule name breaks as a device name, as "<field> '<name>' <rule>"."""
+    if is_interface_name(name):
+        return []
     return ["%s '%s' %s" % (field, name, rule) for rule in interface_name_rules(name)]
 
 
@@ -263,7 +265,20 @@ def parse_interface(text):
 
 
 def address_key(text):
-    """The address an entry claims, for duplicate checks: '10.0.0.5/24' and '10.0.0.5' are one; text when it is none."""
+    """The address an entry claims, for duplicate checks: '10.0.0.5/24' and '10.0.0.5' are one; text when it is none.
+
+    The address alone when the prefix is a plain length: an ipaddress interface parses the text twice
+    (address and network), which made xen_vif's check against 2000 other vifs 10 % slower.
+    """
+    text = str(text)
+    address, _slash, prefix = text.partition('/')
+    if '%' not in address and (not prefix or (prefix.isdigit() and int(prefix) <= 128)):
+        try:
+            parsed = ipaddress.ip_address(address)
+        except ValueError:
+            return text
+        if not prefix or int(prefix) <= parsed.max_prefixlen:
+            return str(parsed)
     interface = parse_interface(text)
     return str(interface.ip) if interface is not None else text
 

@@ -176,7 +176,10 @@ def test_ethertypes_by_name_alias_or_number():
 
 
 def test_an_address_entry_claims_its_address_with_or_without_prefix():
-    assert address_key('10.0.0.5/24') == address_key('10.0.0.5') == '10.0.0.5'
+    assert address_key('10.0.0.5/24') == address_key('10.0.0.5') == address_key('10.0.0.5/255.255.255.0') == '10.0.0.5'
+    assert address_key('2001:DB8:0::1/64') == '2001:db8::1'
+    assert address_key('10.0.0.5/33') == '10.0.0.5/33'
+    assert address_key('fe80::1%eth0') == 'fe80::1%eth0'
     assert address_key('web') == 'web'
     assert parse_interface('fe80::1%eth0') is None
 
