@@ -12,9 +12,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
-
 from ansible.errors import AnsibleFilterError
+
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import parse_interface
 
 
 def _vifs(guests, name):
@@ -28,9 +28,8 @@ def _vifs(guests, name):
 def _addresses(vif, version):
     found = []
     for entry in vif.get('ip') or []:
-        try:
-            interface = ipaddress.ip_interface(u'%s' % entry)
-        except ValueError:
+        interface = parse_interface(entry)
+        if interface is None:
             continue  # xen_vif validated the config; an odd entry is not this filter's to judge
         if interface.version == version:
             found.append(str(interface.ip) if interface.network.prefixlen == interface.max_prefixlen or '/' not in entry

@@ -28,7 +28,7 @@ import ipaddress
 import re
 from collections import OrderedDict
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import ETHERTYPES
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import ETHERTYPES, parse_mac
 
 DISPATCH = 'XENFLEET-AS'
 TOOLS = ('eb', 'v4', 'v6')
@@ -46,7 +46,6 @@ DISPATCH_VIF = re.compile(r'(?:--physdev-in|-i) (\S+) ')
 # a trailing '+' in an interface name is their wildcard. Names go into rules and chain names
 # unquoted, so a name outside this set is refused rather than written.
 RESTORE_NAME = re.compile(r'[A-Za-z0-9_.@-]{1,15}')
-RESTORE_MAC = re.compile(r'[0-9a-f]{2}(?::[0-9a-f]{2}){5}')
 
 
 class RuleValueError(ValueError):
@@ -63,7 +62,7 @@ def restore_name(name, field='vif name', wildcard=False):
 
 
 def restore_mac(mac, name):
-    if not RESTORE_MAC.fullmatch(mac):
+    if not isinstance(mac, str) or parse_mac(mac) != mac:  # the canonical form: lower case, colons
         raise RuleValueError("vif %s mac %r is not a MAC address in lower case, as the restore tools take it" % (name, mac))
     return mac
 

@@ -16,10 +16,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import hashlib
-import ipaddress
 import re
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import IFNAME_FORBIDDEN, IFNAME_MAX, XEN_OUI
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import IFNAME_FORBIDDEN, IFNAME_MAX, XEN_OUI, parse_interface
 
 DEFAULT_MAC_PREFIX = '02:00'
 # Emulated NICs of HVM guests get a second device named `<vifname>-emu`.
@@ -48,11 +47,8 @@ def first_ipv4(ip):
     """The first IPv4 address in ip (a string, space-separated string or list; CIDRs allowed), or None."""
     entries = ip.split() if isinstance(ip, str) else list(ip or ())
     for entry in entries:
-        try:
-            interface = ipaddress.ip_interface(str(entry))
-        except ValueError:
-            continue
-        if interface.version == 4:
+        interface = parse_interface(entry)
+        if interface is not None and interface.version == 4:
             return interface.ip
     return None
 
