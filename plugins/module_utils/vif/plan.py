@@ -41,6 +41,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate impo
     occupied_names,
     raise_for,
     spec_problems,
+    claim_problems,
     subnet_problems,
     vifname_rules,
 )
@@ -132,6 +133,7 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
     subnets = _subnets(bridge_subnets, after.bridge or DEFAULT_BRIDGE)
     raise_for(spec_problems(name, vif_devid, after, hvm, subnets)
               + subnet_problems(name, vif_devid, bridge_subnets)
+              + claim_problems(name, vif_devid, dom0_claims)
               + _devid_problems(name, vif_devid, specs, index)
               + duplicate_problems(name, vif_devid, after, has_emulated_nic(after, hvm), others))
     return VifPlan(_written(config_text, index, before, after), after != before, name, vif_devid, position, before, after,

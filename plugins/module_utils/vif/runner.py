@@ -19,6 +19,7 @@ import os
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import lock_path, module_locks
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import guest_name_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlanError, plan_vif_change
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import canonical_mac, render_vif
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import VifValidationError
@@ -116,6 +117,10 @@ def plan_file(module, path, text, claims):
 def run_vif_module(module):
     params = module.params
     require(module, 'netaddr')
+    # domain names the config file (<config_dir>/<domain>.cfg): refused before any path is made of it.
+    domain_problems = guest_name_problems('domain', params['domain'])
+    if domain_problems:
+        module.fail_json(msg='; '.join(domain_problems))
     path = config_path(params)
     with module_locks(module, 'xen_vif', locked_directories(params, path)):
         result = converge(module, path)

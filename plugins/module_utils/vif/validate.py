@@ -21,10 +21,12 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.validate i
     Claims,
     address_key,
     byte_length,
+    guest_name_rules,
     interface_name_rules,
     mac_rules as common_mac_rules,
     outside_rules,
     parse_interface,
+    parse_mac,
     parse_network,
 )
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
@@ -116,6 +118,23 @@ def subnet_problems(guest, devid, bridge_subnets):
     return problems
 
 
+def claim_problems(guest, devid, dom0_claims):
+    """The claims a task passes (mappings) name guests, vif names and MACs by the same rules as the vif itself."""
+    problems = []
+    for index, item in enumerate(dom0_claims or ()):
+        if not isinstance(item, dict):
+            continue  # read from the dom0's own config files: what is, not what a task asks for
+        field = 'claims[%d].' % index
+        checks = [('guest', item.get('guest'), guest_name_rules)]
+        if item.get('vifname') is not None:
+            checks.append(('vifname', item['vifname'], interface_name_rules))
+        if item.get('mac') is not None:
+            checks.append(('mac', item['mac'], lambda mac: [] if parse_mac(mac, xl_spelling=True) else mac_rules(mac)))
+        for key, value, rules in checks:
+            problems.extend(VifProblem(guest, devid, field + key, value, rule) for rule in rules(value))
+    return problems
+
+
 def ip_rules(entry, subnets=()):
     """Why one ip entry is no address or CIDR, or lies outside every known subnet of its family.
 
@@ -149,6 +168,8 @@ def spec_problems(guest, devid, spec, hvm=False, subnets=()):
     for field in ('bridge', 'gatewaydev'):
         if getattr(spec, field) is not None:
             add(field, getattr(spec, field), interface_name_rules(getattr(spec, field)))
+    if spec.backend is not None and not spec.backend.isdigit():  # a domid, or a domain by name
+        add('backend', spec.backend, guest_name_rules(spec.backend))
     if spec.mac is not None:
         add('mac', spec.mac, mac_rules(spec.mac))
     for entry in spec.ip or ():

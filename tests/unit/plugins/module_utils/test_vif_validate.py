@@ -187,3 +187,17 @@ def test_a_malformed_bridge_subnet_is_an_error_not_a_check_left_out(subnets):
     with pytest.raises(VifValidationError, match="bridge_subnets '[^']*' of bridge xenbr0 is not a network in CIDR form"):
         plan_vif_change("name = 'web'\nvif = []\n", guest='web', devid=0, desired={'bridge': 'xenbr0', 'ip': ['10.0.0.5']},
                         bridge_subnets={'xenbr0': subnets})
+
+
+@pytest.mark.parametrize('value', [name for name in HOSTILE_NAMES if name and ',' not in name])
+def test_claims_a_task_passes_and_the_backend_follow_the_same_rules(value):
+    claims = [{'guest': value, 'devid': 0}, {'guest': 'db', 'devid': 0, 'vifname': value}]
+    with pytest.raises(VifValidationError) as raised:
+        plan_vif_change("name = 'web'\nvif = []\n", guest='web', devid=0, desired={'bridge': 'xenbr0', 'backend': value},
+                        dom0_claims=claims)
+    found = str(raised.value)
+    expected = ['claims[1].vifname'] if value != 'vif*' else []
+    if value != 'b' * 16:  # a guest name may be longer than an interface name
+        expected += ['backend', 'claims[0].guest']
+    for field in expected:
+        assert "%s '%s' " % (field, value) in found, found
