@@ -100,7 +100,7 @@ cached_rootfs() {
 build_guest_initrd() {
     local rootfs="$1" kver="$2" out="$3" tree
     tree="$(mktemp -d "$RUN_DIR/guest-initrd.XXXXXX")"
-    mkdir -p "$tree"/{bin,sbin,dev,proc,sys,tmp,run,etc,lib/modules,usr/share/udhcpc}
+    mkdir -p "$tree"/{bin,sbin,dev,proc,sys,tmp,run,etc/udhcpc,lib/modules}
     cp "$rootfs/bin/busybox" "$tree/bin/busybox"
     local module
     # modprobe --show-depends lists the driver after what it needs, in load order
@@ -109,7 +109,8 @@ build_guest_initrd() {
         basename "$module" >>"$tree/lib/modules/load-order"
     done < <(chroot "$rootfs" modprobe --show-depends --set-version "$kver" xen-netfront | grep '^insmod ')
     install -m 755 "$HERE/guest/init" "$tree/init"
-    install -m 755 "$HERE/guest/udhcpc.script" "$tree/usr/share/udhcpc/default.script"
+    # where Debian's busybox udhcpc looks for its hook
+    install -m 755 "$HERE/guest/udhcpc.script" "$tree/etc/udhcpc/default.script"
     (cd "$tree" && find . | cpio --quiet -o -H newc | gzip -1) >"$out"
     rm -rf "$tree"
 }
