@@ -156,6 +156,12 @@ class Lane:
                 return fields[3]
         return None
 
+    def snapshot_network(self, label):
+        """dom0's addresses, routes and bridge ports at this point, kept in dom0-network.txt for whoever debugs."""
+        completed = self.dom0('ip addr; ip route; ip -6 route; bridge link')
+        with open(os.path.join(self.run_dir, 'dom0-network.txt'), 'a') as stream:
+            stream.write('######## %s\n%s\n' % (label, completed.stdout))
+
     def playbook(self, playbook, *extra, label):
         """ansible-playbook against dom0; (completed, recap of this host, seconds). Output appended to ansible.log."""
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_NOCOLOR='1', ANSIBLE_FORCE_COLOR='0',
@@ -191,7 +197,9 @@ class Lane:
     def converge(self):
         print('\nsite.yml, first run (the uplink move, vifs, NAT, anti-spoofing):', flush=True)
         before = self.dom0_json('ip -j addr show dev eth0')
+        self.snapshot_network('before site.yml')
         completed, recap, seconds = self.playbook(os.path.join(REPO, 'site.yml'), label='site.yml, first run')
+        self.snapshot_network('after the first run of site.yml')
         self.timed('site.yml first run', seconds)
         ok = self.report.prove('site.yml converged dom0 (exit %d, %s)' % (completed.returncode, recap),
                                completed.returncode == 0 and recap.get('failed', 1) == 0,
@@ -336,6 +344,7 @@ class Lane:
         # --diff: should anything change, the log shows what
         completed, recap, seconds = self.playbook(os.path.join(REPO, 'site.yml'), '--diff', label='site.yml, second run')
         self.timed('site.yml second run', seconds)
+        self.snapshot_network('after the second run of site.yml')
         changed = re.findall(r'^changed: \[.*$', completed.stdout, re.M)
         self.report.prove('a second run of site.yml changed nothing (%s)' % recap,
                           completed.returncode == 0 and recap.get('changed', 1) == 0 and recap.get('failed', 1) == 0,
@@ -448,8 +457,10 @@ def main():
     print('\nNot covered yet: the routed topology (script=vif-route, proxy ARP), which needs the routed role.')
     print('Timings: ' + ', '.join('%s %.0f s' % timing for timing in lane.timings) +
           '; lane total %.0f s' % (time.monotonic() - started))
-    print('Logs: %s (serial), %s (Ansible), %s (dom0: guest consoles, xl, journal)' % (
-        lane.machine.serial_log, lane.ansible_log, os.path.join(run_dir, 'dom0-logs.tar.gz')))
+    print('Logs: %s (serial), %s (Ansible), %s (dom0: guest consoles, xl, journal), %s (dom0 addresses and routes '
+          'before and after each site.yml run)' % (lane.machine.serial_log, lane.ansible_log,
+                                                    os.path.join(run_dir, 'dom0-logs.tar.gz'),
+                                                    os.path.join(run_dir, 'dom0-network.txt')))
     print('%d passed, %d failed' % (len(report.proofs) - report.failed, report.failed))
     return 1 if report.failed or not report.proofs else 0
 
