@@ -29,6 +29,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.validate i
     interface_name_rules,
     interface_pattern_problems,
     is_interface_name,
+    is_unicast_mac,
 )
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.hostile import HOSTILE_NAMES
 
@@ -194,3 +195,9 @@ def test_claims_name_every_earlier_holder_and_keep_kinds_apart():
     assert held.claim('mail', 'mac', '02:00:0a:00:00:05') == ['web', 'db']
     assert held.duplicates() == [('mac', '02:00:0a:00:00:05', ['web', 'db', 'mail'])]
     assert held.duplicates('ip') == []
+
+
+@given(st.one_of(OCTETS.map(lambda octets: ':'.join('%02x' % octet for octet in octets)),
+                 st.text(alphabet='0123456789abcdefABCDEF:-x ', max_size=20)))
+def test_the_quick_mac_check_agrees_with_the_rules(text):
+    assert is_unicast_mac(text) == (mac_rules(text) == [])
