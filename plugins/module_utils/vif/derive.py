@@ -33,14 +33,21 @@ def _digest(*parts):
     return hashlib.sha256(joined.encode('utf-8', 'surrogateescape')).hexdigest()
 
 
-def _prefix_octets(prefix):
-    octets = prefix.lower().replace('-', ':').split(':')
-    if len(octets) != 2 or not all(re.match('^[0-9a-f]{2}$', octet) for octet in octets):
-        raise ValueError("mac prefix '%s' must be two octets such as 02:00" % prefix)
+def mac_prefix_rules(prefix):
+    """Why prefix cannot start derived MACs: two octets, unicast and locally administered (empty list when it can)."""
+    octets = str(prefix).lower().replace('-', ':').split(':')
+    if len(octets) != 2 or not all(re.fullmatch('[0-9a-f]{2}', octet) for octet in octets):
+        return ['must be two octets such as 02:00']
     first = int(octets[0], 16)
     if first & 0x01 or not first & 0x02:
-        raise ValueError("mac prefix '%s' must be unicast and locally administered (second hex digit 2, 6, a or e)" % prefix)
-    return octets
+        return ['must be unicast and locally administered (second hex digit 2, 6, a or e)']
+    return []
+
+
+def _prefix_octets(prefix):
+    for rule in mac_prefix_rules(prefix):
+        raise ValueError("mac prefix '%s' %s" % (prefix, rule))
+    return prefix.lower().replace('-', ':').split(':')
 
 
 def first_ipv4(ip):

@@ -42,6 +42,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate impo
     raise_for,
     spec_problems,
     claim_problems,
+    request_problems,
     subnet_problems,
     vifname_rules,
 )
@@ -114,6 +115,7 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
         raise_for([VifProblem(guest, None, 'domain', guest, rule) for rule in guest_name_rules(guest)])
     config = parse_config(config_text)
     name = _guest_name(config, guest)
+    raise_for(request_problems(name, match, mac_prefix if mac_prefix != DEFAULT_MAC_PREFIX else None))
     specs = [parse_vif(entry) for entry in vif_entries(config)]
     index = _select(name, specs, devid, match)
     if state == 'absent':

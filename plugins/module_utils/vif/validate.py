@@ -32,12 +32,20 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.validate i
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
     EMU_SUFFIX,
     EMULATED_IFNAME_MAX,
+    mac_prefix_rules,
 )
 
 DEFAULT_BRIDGE = 'xenbr0'
 NIC_TYPES = ('vif', 'ioemu')
 MTU_RANGE = (68, 65535)
 # xl names a vif without vifname `vifDOMID.DEVID` (`...-emu` for its tap).
+# rate: RATE/s[@INTERVAL], RATE in bytes or bits with a G/M/K prefix, INTERVAL in s, ms or us.
+WORD_RULES = (
+    ('rate', re.compile(r'[0-9]+(?:[GMKgmk]?[Bb])?/s(?:@[0-9]+(?:s|ms|us)?)?'), 'is not a rate such as 10Mb/s or 1MB/s@20ms'),
+    ('model', re.compile(r'[A-Za-z0-9_.-]+'), "is not a NIC model name (letters, digits, '.', '-' and '_'), such as e1000"),
+    ('script', re.compile(r'[A-Za-z0-9_.-]+|/[A-Za-z0-9_./-]+'),
+     "is not a script name or absolute path of letters, digits, '.', '-', '_' and '/', such as vif-bridge"),
+)
 _XL_DEFAULT_NAME_RE = re.compile(r'(vif|tap)[0-9]+\.[0-9]+(-emu)?')
 
 
@@ -118,6 +126,24 @@ def subnet_problems(guest, devid, bridge_subnets):
     return problems
 
 
+def request_problems(guest, match, mac_prefix):
+    """The values that select a vif (match) and the MAC prefix: checked even when they end up unused."""
+    problems = []
+    for key, value in sorted((match or {}).items()):
+        if value is None:
+            continue
+        if key == 'mac':
+            rules = [] if parse_mac(value, xl_spelling=True) else mac_rules(value)
+        elif key == 'vifname':
+            rules = interface_name_rules(value)
+        else:
+            rules = []
+        problems.extend(VifProblem(guest, None, 'match.' + key, value, rule) for rule in rules)
+    if mac_prefix is not None:
+        problems.extend(VifProblem(guest, None, 'mac_prefix', mac_prefix, rule) for rule in mac_prefix_rules(mac_prefix))
+    return problems
+
+
 def claim_problems(guest, devid, dom0_claims):
     """The claims a task passes (mappings) name guests, vif names and MACs by the same rules as the vif itself."""
     problems = []
@@ -170,6 +196,11 @@ def spec_problems(guest, devid, spec, hvm=False, subnets=()):
             add(field, getattr(spec, field), interface_name_rules(getattr(spec, field)))
     if spec.backend is not None and not spec.backend.isdigit():  # a domid, or a domain by name
         add('backend', spec.backend, guest_name_rules(spec.backend))
+    # Handed to the hotplug scripts and qemu: only the forms xl-network-configuration(5) documents.
+    for field, pattern, rule in WORD_RULES:
+        value = getattr(spec, field)
+        if value is not None and not pattern.fullmatch(value):
+            add(field, value, [rule])
     if spec.mac is not None:
         add('mac', spec.mac, mac_rules(spec.mac))
     for entry in spec.ip or ():

@@ -201,3 +201,26 @@ def test_claims_a_task_passes_and_the_backend_follow_the_same_rules(value):
         expected += ['backend', 'claims[0].guest']
     for field in expected:
         assert "%s '%s' " % (field, value) in found, found
+
+
+@pytest.mark.parametrize('field, good, bad', [
+    ('rate', ['10Mb/s', '1MB/s@20ms', '100000B/s@1s', '5/s'], ['x;reboot', '10Mb', '10Mb/s@', 'fast']),
+    ('model', ['e1000', 'rtl8139', 'virtio-net-pci'], ['x;reboot', 'e1000 x', '']),
+    ('script', ['vif-bridge', '/etc/xen/scripts/vif-route'], ['x;reboot', 'vif-bridge $(id)', 'a\\b', 'vif bridge']),
+])
+def test_rate_model_and_script_take_only_their_documented_forms(field, good, bad):
+    for value in good:
+        assert spec_problems('web', 1, VifSpec(**{field: value})) == []
+    for value in bad:
+        assert messages(spec_problems('web', 1, VifSpec(**{field: value})))[0].startswith("guest 'web' vif 1: %s '%s' is not " % (field, value))
+
+
+@pytest.mark.parametrize('request_args, message', [
+    ({'match': {'mac': 'x;reboot'}}, "guest 'web': match.mac 'x;reboot' is not six octets"),
+    ({'match': {'vifname': 'x y'}}, "guest 'web': match.vifname 'x y' holds ' '"),
+    ({'devid': 0, 'mac_prefix': 'x;reboot'}, "guest 'web': mac_prefix 'x;reboot' must be two octets such as 02:00"),
+    ({'devid': 0, 'mac_prefix': '01:00'}, "guest 'web': mac_prefix '01:00' must be unicast and locally administered"),
+])
+def test_what_selects_the_vif_and_the_mac_prefix_are_checked_even_when_unused(request_args, message):
+    with pytest.raises(VifValidationError, match=message.replace('.', r'\.')):
+        plan_vif_change("name = 'web'\nvif = [ 'mac=02:00:0a:00:00:05' ]\n", guest='web', desired={'bridge': 'xenbr0'}, **request_args)
