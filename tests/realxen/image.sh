@@ -110,6 +110,7 @@ build_guest_initrd() {
     tree="$(mktemp -d "$RUN_DIR/guest-initrd.XXXXXX")"
     mkdir -p "$tree"/{bin,sbin,dev,proc,sys,tmp,run,etc/udhcpc,lib/modules}
     cp "$rootfs/bin/busybox" "$tree/bin/busybox"
+    ln -s busybox "$tree/bin/sh" # /init's interpreter; /init installs the other applets
     local module
     # modprobe --show-depends lists the driver after what it needs, in load order
     while read -r _insmod module _; do

@@ -16,6 +16,8 @@ import time
 # The hypervisor's and dom0's command lines; dom0 gets half the memory, the guests the rest.
 XEN_ARGS = 'console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2'
 DOM0_ARGS = 'root=/dev/vda rw console=hvc0 net.ifnames=0'
+# In the image (tests/realxen/dom0/): runs a command in a guest over its Xen console.
+GUESTEXEC = '/usr/local/lib/xenfleet-realxen/guestexec.py'
 
 
 class StageFailed(RuntimeError):
@@ -144,5 +146,5 @@ class Machine:
 
     def guest(self, name, command, timeout=60):
         """Run a shell command inside a running guest, over its Xen console; (status, output)."""
-        completed = self.ssh('xf-guestexec %s %d %s' % (name, timeout, shlex.quote(command)), timeout=timeout + 60)
+        completed = self.ssh('python3 %s %s %d %s' % (GUESTEXEC, name, timeout, shlex.quote(command)), timeout=timeout + 60)
         return completed.returncode, completed.stdout

@@ -457,10 +457,10 @@ def main():
     print('\nNot covered yet: the routed topology (script=vif-route, proxy ARP), which needs the routed role.')
     print('Timings: ' + ', '.join('%s %.0f s' % timing for timing in lane.timings) +
           '; lane total %.0f s' % (time.monotonic() - started))
+    logs = (lane.machine.serial_log, lane.ansible_log, os.path.join(run_dir, 'dom0-logs.tar.gz'),
+            os.path.join(run_dir, 'dom0-network.txt'))
     print('Logs: %s (serial), %s (Ansible), %s (dom0: guest consoles, xl, journal), %s (dom0 addresses and routes '
-          'before and after each site.yml run)' % (lane.machine.serial_log, lane.ansible_log,
-                                                    os.path.join(run_dir, 'dom0-logs.tar.gz'),
-                                                    os.path.join(run_dir, 'dom0-network.txt')))
+          'before and after each site.yml run)' % logs)
     print('%d passed, %d failed' % (len(report.proofs) - report.failed, report.failed))
     return 1 if report.failed or not report.proofs else 0
 

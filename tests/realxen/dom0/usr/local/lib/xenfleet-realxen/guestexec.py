@@ -1,7 +1,6 @@
-#!/usr/bin/python3
 """Run one shell command in a running guest of the real-Xen lane, over its Xen console.
 
-    xf-guestexec GUEST TIMEOUT COMMAND
+    python3 /usr/local/lib/xenfleet-realxen/guestexec.py GUEST TIMEOUT COMMAND
 
 The guests' /init keeps a non-interactive shell on hvc0. xenconsoled gives
 each guest console a pty in dom0 (its path is in xenstore); this writes the
@@ -55,7 +54,7 @@ def run(guest, timeout, command):
                     sys.stdout.write(text.replace('\r\n', '\n'))
                     return int(found.group(1))
         sys.stdout.write(output.decode(errors='replace').replace('\r\n', '\n'))
-        sys.stderr.write('xf-guestexec: no answer from %s within %s s\n' % (guest, timeout))
+        sys.stderr.write('guestexec: no answer from %s within %s s\n' % (guest, timeout))
         return 124
     finally:
         os.close(fd)
