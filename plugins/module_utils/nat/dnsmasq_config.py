@@ -139,8 +139,8 @@ def render_config(spec, gateway, leases_path, pid_path):
         'bind-dynamic',
         'no-hosts',
         'dhcp-authoritative',
-        'dhcp-leasefile=%s' % _checked(PATH_WORD, 'lease file', leases_path, PATH_RULE),
-        'pid-file=%s' % _checked(PATH_WORD, 'pid file', pid_path, PATH_RULE),
+        'dhcp-leasefile=%s' % _checked(PATH_WORD, 'lease file under state_dir', leases_path, PATH_RULE),
+        'pid-file=%s' % _checked(PATH_WORD, 'pid file under state_dir', pid_path, PATH_RULE),
     ]
     if serves_dns(spec, gateway):
         lines.append('domain-needed')

@@ -79,7 +79,7 @@ def test_a_spec_value_the_config_cannot_carry_is_refused(field, value):
 @pytest.mark.parametrize('path', ['/state/x\ndhcp-script=/tmp/x/dnsmasq.leases', '/state dir/x', '/state/#x', '/state/"x"', 'relative',
                                   '/a\\b', '/a\0b', '/a\rb'])
 def test_a_lease_path_the_config_cannot_carry_is_refused(path):
-    with pytest.raises(DnsmasqValueError, match=r'lease file %s is not an absolute path' % re.escape(repr(path))):
+    with pytest.raises(DnsmasqValueError, match=r'lease file under state_dir %s is not an absolute path' % re.escape(repr(path))):
         render_config(nat_spec(), GATEWAY, path, '/state/guests/dnsmasq.pid')
 
 
