@@ -68,8 +68,8 @@ UNSAFE_REASONS = (
     ('makes dnsmasq write a file', ('dhcp-leasefile', 'leasefile-ro', 'pid-file', 'log-facility', 'dumpfile', 'dumpmask',
                                     'dnssec-timestamp')),
     ("serves the host's files by TFTP", ('enable-tftp', 'tftp-root', 'tftp-unique-root', 'tftp-secure', 'tftp-lowercase',
-                                          'tftp-max', 'tftp-mtu', 'tftp-no-blocksize', 'tftp-no-fail', 'tftp-port-range',
-                                          'tftp-single-port', 'quiet-tftp')),
+                                         'tftp-max', 'tftp-mtu', 'tftp-no-blocksize', 'tftp-no-fail', 'tftp-port-range',
+                                         'tftp-single-port', 'quiet-tftp')),
     ('changes the user dnsmasq runs as', ('user', 'group')),
     ('changes the interfaces, addresses or ports dnsmasq answers on', (
         'interface', 'except-interface', 'listen-address', 'bind-interfaces', 'bind-dynamic', 'no-dhcp-interface',
@@ -166,4 +166,3 @@ def render_config(spec, gateway, leases_path, pid_path):
         raise DnsmasqValueError('; '.join(problems))
     lines.extend(dhcp.extra_options)
     return '\n'.join(lines) + '\n'
-

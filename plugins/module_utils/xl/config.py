@@ -340,8 +340,8 @@ def quote_string(value, quote="'"):
     """
     bad = _UNESCAPABLE.search(value)
     if bad is not None:
-        raise ValueError('an xl string cannot hold %s: %r' % ('a NUL character' if bad.group() == '\0' else 'the control character %r' % bad.group(),
-                                                          value))
+        what = 'a NUL character' if bad.group() == '\0' else 'the control character %r' % bad.group()
+        raise ValueError('an xl string cannot hold %s: %r' % (what, value))
     escapes = dict(_QUOTE_ESCAPES)
     escapes[quote] = '\\' + quote
     return quote + ''.join(escapes.get(character, character) for character in value) + quote

@@ -153,7 +153,7 @@ def test_the_spec_refuses_them_and_the_renderer_again():
 @pytest.mark.skipif(not shutil.which('dnsmasq'), reason='needs dnsmasq')
 def test_every_option_the_installed_dnsmasq_knows_is_judged_deliberately():
     # A dnsmasq release with a new option fails this test until the option is put on one list or the other.
-    known = set(re.findall(r'--([A-Za-z0-9-]+)', subprocess.run(['dnsmasq', '--help'], capture_output=True, text=True).stdout))
+    known = set(re.findall(r'--([A-Za-z0-9-]+)', subprocess.run(['dnsmasq', '--help'], capture_output=True, text=True, check=True).stdout))
     judged = SAFE_OPTIONS | set(UNSAFE_OPTIONS)
     assert known - judged == set()
     assert SAFE_OPTIONS & set(UNSAFE_OPTIONS) == set()
