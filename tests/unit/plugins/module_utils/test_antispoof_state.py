@@ -8,7 +8,7 @@ __metaclass__ = type
 import json
 
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import nft as render
-from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import state as state
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import state
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import NftBackend
 
 from antispoof_testing import fixture_text, spec
