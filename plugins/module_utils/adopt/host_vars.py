@@ -1,0 +1,219 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The inventory host_vars (the xenfleet_* model) that reproduce a dom0 as it was found.
+
+Private to the collection: may change without notice.
+
+Everything is taken as found: a vif keeps exactly the keys its line has, a
+bridge the options it runs with where they differ from xen_bridge's
+defaults. What the model cannot say is not guessed at but listed in
+`unexpressed`, each item with what was found and why it does not fit, so
+a user knows what site.yml will change (or not manage) after adoption.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ipaddress
+import os
+
+from ansible_collections.xenfleet.network.plugins.module_utils.adopt.topology import legacy_bridges
+
+# The vif keys of the model (docs/inventory.md); a vif line's other keys cannot be carried.
+MODEL_VIF_KEYS = ('devid', 'bridge', 'ip', 'mac', 'vifname', 'script', 'rate', 'mtu', 'model', 'type', 'gatewaydev', 'backend')
+MODEL_GUEST_TYPES = ('pv', 'hvm')
+# xen_bridge's defaults: an option equal to them is left out.
+BRIDGE_DEFAULTS = dict(stp=False, forward_delay=0, nf_call_iptables=False, mtu=1500)
+XL_DEFAULT_BRIDGE = 'xenbr0'
+
+
+class Unexpressed:
+    """The list of things found that the model cannot say, in the order found."""
+
+    def __init__(self):
+        self.items = []
+
+    def add(self, what, why):
+        self.items.append(dict(what=what, why=why))
+
+
+def _vif_label(guest, vif):
+    return 'guest %s vif %s' % (guest, vif.get('devid'))
+
+
+def adopt_vif(guest, vif, unexpressed):
+    """The model's vif for one vif of a config: its model keys, as found."""
+    adopted = dict((key, vif[key]) for key in MODEL_VIF_KEYS if key in vif)
+    for key in sorted(set(vif) - set(MODEL_VIF_KEYS)):
+        unexpressed.add('%s: %s=%s' % (_vif_label(guest, vif), key, vif[key]),
+                        'the model has no vif key %s; site.yml leaves it in the config but cannot check or set it' % key)
+    if 'mac' not in vif:
+        unexpressed.add('%s: no mac' % _vif_label(guest, vif),
+                        'the model\'s mac defaults to auto: site.yml writes a derived MAC into the config, and the guest '
+                        'sees a new MAC at its next start (xl gave it a random one at each start until now)')
+    if 'vifname' not in vif:
+        unexpressed.add('%s: no vifname' % _vif_label(guest, vif),
+                        'the model\'s vifname defaults to auto: site.yml writes a stable name into the config, and the '
+                        'dom0 device is renamed at the guest\'s next start (xl named it vifDOMID.DEVID until now)')
+    return adopted
+
+
+def adopt_guests(guests, unexpressed):
+    """xenfleet_guests from vif/info-style guest entries (name, config, type, vifs, error)."""
+    adopted = []
+    for guest in guests:
+        if guest.get('error'):
+            unexpressed.add('config %s' % guest['config'], 'it cannot be read (%s): its guest is left out' % guest['error'])
+            continue
+        if not guest.get('name'):
+            unexpressed.add('config %s' % guest['config'], 'it has no name = line: the model names every guest, so it is left out')
+            continue
+        entry = dict(name=guest['name'])
+        if guest.get('type') in MODEL_GUEST_TYPES:
+            entry['type'] = guest['type']
+        elif guest.get('type'):
+            unexpressed.add('guest %s: type=%s' % (guest['name'], guest['type']),
+                            'the model\'s type is pv or hvm; left out (only vifs of HVM guests get an emulated -emu tap)')
+        entry['config'] = guest['config']
+        entry['vifs'] = [adopt_vif(guest['name'], vif, unexpressed) for vif in guest['vifs']]
+        adopted.append(entry)
+    return adopted
+
+
+def _bridge_options(bridge):
+    options = {}
+    for key, default in sorted(BRIDGE_DEFAULTS.items()):
+        value = bridge.get(key)
+        if value is not None and value != default:
+            options[key] = value
+    return options
+
+
+def adopt_bridges(network, uplink, guest_bridges, legacy, unexpressed):
+    """xenfleet_bridges: every bridge that holds the uplink or carries guests, with its options as found."""
+    bridges = []
+    found = dict((bridge['name'], bridge) for bridge in network['bridges'])
+    for name in sorted(found):
+        bridge = found[name]
+        if uplink not in bridge['physical_ports'] and name not in guest_bridges and not bridge['vifs']:
+            unexpressed.add('bridge %s' % name, 'it neither holds the uplink nor carries guests (another tool\'s bridge?): left out')
+            continue
+        entry = dict(name=name)
+        ports = [port for port in bridge['physical_ports'] if port != uplink]
+        if uplink in bridge['physical_ports']:
+            entry['uplink'] = uplink
+        elif bridge['addresses']:
+            entry['addresses'] = list(bridge['addresses'])
+        if ports:
+            entry['ports'] = ports
+        entry.update(_bridge_options(bridge))
+        bridges.append(entry)
+    legacy_made = legacy_bridges((legacy or {}).get('calls') or [], uplink)
+    for name, netdev in legacy_made:
+        if name not in found:
+            entry = dict(name=name)
+            if netdev:
+                entry['uplink'] = netdev
+            bridges.append(entry)
+            unexpressed.add('bridge %s' % name, 'made by %s but not on the host now: adopted from the legacy network script'
+                            % ((legacy or {}).get('wrapper') or (legacy or {}).get('path')))
+    known = set(entry['name'] for entry in bridges)
+    for name in sorted(set(guest_bridges) - known):
+        bridges.append(dict(name=name))
+        unexpressed.add('bridge %s' % name, 'guests name it but it does not exist: adopted as a bridge without a physical port')
+    return bridges
+
+
+def vif_bridge(vif, xl_defaults):
+    """The bridge a vif joins: its own bridge=, else xl.conf's default, else xl's built-in xenbr0."""
+    return vif.get('bridge') or xl_defaults.get('bridge') or XL_DEFAULT_BRIDGE
+
+
+def guest_bridge_names(guests, xl_defaults):
+    return sorted(set(vif_bridge(vif, xl_defaults) for guest in guests if not guest.get('error') for vif in guest['vifs']
+                      if (vif.get('script') or xl_defaults.get('script') or 'vif-bridge').split('/')[-1] not in ('vif-route', 'vif-nat')))
+
+
+def bridge_subnets(bridges, network, guests, xl_defaults, unexpressed):
+    """bridge -> the IPv4 subnet of its first IPv4 address, where every guest address on it lies inside."""
+    subnets = {}
+    addresses = dict((bridge['name'], bridge['addresses']) for bridge in network['bridges'])
+    for bridge in bridges:
+        ipv4 = [ipaddress.ip_interface(cidr) for cidr in addresses.get(bridge['name'], []) if ':' not in cidr]
+        if not ipv4:
+            continue
+        subnet = ipv4[0].network
+        outside = [entry for guest in guests for vif in guest['vifs'] if vif_bridge(vif, xl_defaults) == bridge['name']
+                   for entry in vif.get('ip', []) if ':' not in entry and ipaddress.ip_interface(entry).ip not in subnet]
+        if outside:
+            unexpressed.add('subnet of %s' % bridge['name'],
+                            'its address says %s but guests on it use %s: xenfleet_bridge_subnets would refuse them, so it is left out'
+                            % (subnet, ', '.join(outside)))
+            continue
+        subnets[bridge['name']] = str(subnet)
+    return subnets
+
+
+def legacy_items(legacy, unexpressed):
+    """What a xend-config.sxp says that xl and the model no longer carry."""
+    if not legacy or not legacy.get('present'):
+        return
+    for call in legacy.get('calls') or []:
+        if call['script'] == 'network-nat':
+            unexpressed.add('%s: network-nat' % legacy.get('wrapper') or legacy['path'],
+                            'xenfleet_nat is not derived: write it by hand (name, bridge, subnet, uplink, dhcp); see docs/adopt.md')
+        for key in sorted(set(call['args']) - {'bridge', 'netdev', 'vifnum', 'antispoof'}):
+            unexpressed.add('%s: %s %s=%s' % (legacy['path'], call['script'], key, call['args'][key]),
+                            'the model has no place for it; see docs/adopt.md')
+    vif_script = legacy.get('vif_script')
+    if vif_script:
+        unexpressed.add('%s: (vif-script %s)' % (legacy['path'], ' '.join([vif_script['script']] + ['%s=%s' % item for item in sorted(vif_script['args'].items())])),
+                        'xl never reads xend-config.sxp: a vif line without script= runs xl.conf\'s vif.default.script '
+                        '(vif-bridge unless set), and the topology role sets that default')
+    if legacy.get('wrapper'):
+        unexpressed.add('wrapper %s' % legacy['wrapper'],
+                        'only its calls of Xen\'s network scripts were read; any other logic in it is not carried over')
+    for note in legacy.get('notes') or []:
+        unexpressed.add(legacy['path'], note)
+
+
+def xl_default_items(xl_conf, guests, unexpressed):
+    for key, value in sorted((xl_conf or {}).get('defaults', {}).items()):
+        users = ['%s/%s' % (guest['name'], vif.get('devid')) for guest in guests if not guest.get('error') for vif in guest['vifs'] if key not in vif]
+        unexpressed.add('%s: vif.default.%s = "%s"' % (xl_conf['path'], key, value),
+                        'the model has no variable for xl.conf\'s vif defaults (the topology role writes its own); '
+                        'vifs that rely on it: %s' % (', '.join(users) or 'none'))
+
+
+def antispoof_setting(legacy):
+    """{} when the legacy network script asked for antispoof=yes, else false: the dom0 filters nothing now."""
+    for call in (legacy or {}).get('calls') or []:
+        if call['args'].get('antispoof') in ('yes', 'true', '1'):
+            return {}
+    return False
+
+
+def build_host_vars(topology, uplink, network, guests, xl_conf, legacy, config_dir, unexpressed):
+    """The host_vars dict; keys the model defaults well (or that were not found) are left out."""
+    xl_defaults = (xl_conf or {}).get('defaults', {})
+    host_vars = {}
+    if topology.name:
+        host_vars['xenfleet_topology'] = topology.name
+    else:
+        unexpressed.add('topology', topology.reason + ': set xenfleet_topology by hand')
+    if uplink:
+        host_vars['xenfleet_uplink'] = uplink
+    guest_bridges = guest_bridge_names(guests, xl_defaults) if topology.name != 'routed' else []
+    bridges = adopt_bridges(network, uplink, guest_bridges, legacy, unexpressed) if topology.name != 'routed' else []
+    host_vars['xenfleet_bridges'] = bridges
+    host_vars['xenfleet_guests'] = adopt_guests(guests, unexpressed)
+    host_vars['xenfleet_xl_config_dir'] = os.path.normpath(config_dir)
+    subnets = bridge_subnets(bridges, network, guests, xl_defaults, unexpressed)
+    if subnets:
+        host_vars['xenfleet_bridge_subnets'] = subnets
+    host_vars['xenfleet_antispoof'] = antispoof_setting(legacy)
+    xl_default_items(xl_conf, guests, unexpressed)
+    legacy_items(legacy, unexpressed)
+    return host_vars
