@@ -47,7 +47,8 @@ def adopt_vif(guest, vif, unexpressed):
     """The model's vif for one vif of a config: its model keys, as found."""
     adopted = dict((key, vif[key]) for key in MODEL_VIF_KEYS if key in vif)
     for key in sorted(set(vif) - set(MODEL_VIF_KEYS)):
-        unexpressed.add('%s: %s=%s' % (_vif_label(guest, vif), key, vif[key]),
+        value = ','.join(vif[key]) if isinstance(vif[key], list) else vif[key]
+        unexpressed.add('%s: %s=%s' % (_vif_label(guest, vif), key, value),
                         'the model has no vif key %s; site.yml leaves it in the config but cannot check or set it' % key)
     if 'mac' not in vif:
         unexpressed.add('%s: no mac' % _vif_label(guest, vif),

@@ -62,9 +62,8 @@ def read_network(net, vifnames):
         if index in by_index and by_index[index].name not in default_devices:
             default_devices.append(by_index[index].name)
     masters = dict((link.name, by_index[link.master].name) for link in links if link.master in by_index)
-    addresses = {}
-    for name in default_devices:
-        addresses[name] = [address_cidr(address) for address in net.addresses(by_index[name].index)]
+    by_name = dict((link.name, link) for link in links)
+    addresses = dict((name, [address_cidr(address) for address in net.addresses(by_name[name].index)]) for name in default_devices)
     return dict(bridges=bridges, default_route_devices=default_devices, masters=masters, addresses=addresses,
                 links=sorted(link.name for link in links))
 

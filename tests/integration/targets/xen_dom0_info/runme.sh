@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Adoption, proven: a dom0 set up by hand as an administrator would (the NIC in a bridge that carries dom0's
+# address, three guests with hand-written vif lines, an xl.conf with vif defaults, a legacy xend-config.sxp),
+# adopted with playbooks/adopt.yml over SSH, then converged by playbooks/site.yml with the adopted variables:
+# only what the adoption lists as not expressed may change, and a second run changes nothing.
+set -euo pipefail
+source ../setup_xenlab/lab.sh
+HERE="$(pwd)"
+
+WORK="$(mktemp -d /tmp/xen_dom0_info.XXXXXX)"
+cleanup() {
+    lab_down_all
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+lab_up lab.json
+NS="$("$LAB_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["namespaces"]["dom0"])' "$LAB_DIR/state.json")"
+in_upstream() { "$LAB_PYTHON" "$LAB_TOOL" exec --workdir "$LAB_DIR" upstream -- "$@"; }
+
+# ---- the dom0 as an administrator built it by hand (what network-bridge did)
+ip -n "$NS" -batch - <<'IP'
+link add xenbr0 type bridge
+link set xenbr0 up
+link set eth0 master xenbr0
+addr flush dev eth0 scope global
+addr add 192.0.2.10/24 dev xenbr0
+addr add 2001:db8:1::10/64 dev xenbr0 nodad
+route replace default via 192.0.2.1 dev xenbr0
+route replace ::/0 via 2001:db8:1::1 dev xenbr0
+link set g1-0 master xenbr0
+link set vif2.0 master xenbr0
+link set vif3.0 master xenbr0
+IP
+
+XEN="$WORK/xen"
+mkdir -p "$XEN/scripts" "$WORK/inventory/group_vars"
+# g1 is complete; g2 has no vifname and relies on xl.conf for its bridge; g3 has neither mac nor vifname.
+cat > "$XEN/g1.cfg" <<'CFG'
+name = "g1"
+type = "pv"
+memory = 256
+# the web server
+vif = [ 'mac=02:00:c0:00:02:15,bridge=xenbr0,ip=192.0.2.21,vifname=g1-0' ]
+CFG
+cat > "$XEN/g2.cfg" <<'CFG'
+name = "g2"
+vif = [ "mac=02:00:c0:00:02:16, ip=192.0.2.22" ]
+CFG
+cat > "$XEN/g3.cfg" <<'CFG'
+name = 'g3'
+type = 'hvm'
+vif = [
+    'bridge=xenbr0,ip=192.0.2.23',   # added in a hurry
+]
+CFG
+cat > "$XEN/xl.conf" <<'CFG'
+# /etc/xen/xl.conf - Xen xl toolstack global configuration
+autoballoon="off"
+vif.default.script="vif-bridge"
+vif.default.bridge="xenbr0"
+CFG
+cat > "$XEN/xend-config.sxp" <<'CFG'
+(logfile /var/log/xen/xend.log)
+(network-script 'network-bridge netdev=eth0 bridge=xenbr0')
+(vif-script vif-bridge)
+CFG
+mkdir "$WORK/configs-before"
+cp "$XEN"/g*.cfg "$WORK/configs-before/"
+
+# ---- the inventory: the lab's SSH dom0 in the group xen_dom0
+INV="$WORK/inventory"
+sed -n '/^\[lab_ssh\]/,/^$/p' "$LAB_DIR/inventory.ini" > "$INV/hosts.ini"
+printf '\n[xen_dom0:children]\nlab_ssh\n' >> "$INV/hosts.ini"
+cat > "$INV/group_vars/xen_dom0.yml" <<YML
+---
+xenfleet_xl_config_dir: $XEN
+xenfleet_adopt_xl_conf: $XEN/xl.conf
+xenfleet_adopt_xend_config: $XEN/xend-config.sxp
+xenfleet_adopt_scripts_dir: $XEN/scripts
+# The lab dom0 shares the controller's file system: nothing is installed or persisted under /etc.
+xenfleet_install_packages: false
+# site.yml still reads the old name until the topology roles land; both names are passed.
+xen_guests: "{{ xenfleet_guests | default([]) }}"
+YML
+HOST_VARS="$INV/host_vars/dom0_ssh.yml"
+
+echo "== adopt (over SSH, from the upstream namespace)"
+start=$(date +%s.%N)
+in_upstream ansible-playbook -i "$INV/hosts.ini" xenfleet.network.adopt "$@" | tee "$WORK/adopt1.log"
+echo "adopt took $(echo "$(date +%s.%N) - $start" | bc) s"
+"$LAB_PYTHON" "$HERE/check_adopted.py" "$HOST_VARS" "$XEN"
+cp "$HOST_VARS" "$WORK/adopted.yml"
+
+echo "== adopt again: the file is kept"
+echo "# edited by hand" >> "$HOST_VARS"
+in_upstream ansible-playbook -i "$INV/hosts.ini" xenfleet.network.adopt "$@" | tee "$WORK/adopt2.log"
+grep -q 'kept as it was' "$WORK/adopt2.log"
+tail -1 "$HOST_VARS" | grep -q '^# edited by hand$'
+
+echo "== adopt with xenfleet_adopt_overwrite=true: rewritten"
+in_upstream ansible-playbook -i "$INV/hosts.ini" xenfleet.network.adopt -e xenfleet_adopt_overwrite=true "$@" | tee "$WORK/adopt3.log"
+cmp "$HOST_VARS" "$WORK/adopted.yml"
+grep -q 'written' "$WORK/adopt3.log"
+
+echo "== site.yml with the adopted variables"
+export ANSIBLE_CALLBACK_PLUGINS="$HERE/callback_plugins" ANSIBLE_CALLBACKS_ENABLED=changes_log
+for run in 1 2; do
+    export CHANGES_LOG="$WORK/site$run.jsonl"
+    start=$(date +%s.%N)
+    in_upstream env CHANGES_LOG="$CHANGES_LOG" ansible-playbook -i "$INV/hosts.ini" xenfleet.network.site "$@" | tee "$WORK/site$run.log"
+    echo "site.yml run $run took $(echo "$(date +%s.%N) - $start" | bc) s"
+    "$LAB_PYTHON" "$HERE/check_changes.py" "$HOST_VARS" "$CHANGES_LOG" "$run"
+done
+
+echo "== the dom0 is as it was: eth0 in xenbr0 with dom0's address, guests reachable with real packets"
+"$LAB_PYTHON" "$HERE/check_network.py" "$LAB_DIR" "$XEN" "$WORK/configs-before"
+
+echo "== unparsable xl.conf and xend-config.sxp: warnings and unexpressed items, no traceback"
+printf 'vif.default.bridge = "xenbr0\n' > "$XEN/xl.conf"
+printf '(network-script network-bridge))\n' > "$XEN/xend-config.sxp"
+in_upstream ansible-playbook -i "$INV/hosts.ini" "$HERE/broken.yml" -e "xen_dir=$XEN" "$@"
