@@ -80,9 +80,14 @@ xenfleet_adopt_xend_config: $XEN/xend-config.sxp
 xenfleet_adopt_scripts_dir: $XEN/scripts
 # The lab dom0 shares the controller's file system: nothing is installed or persisted under /etc.
 xenfleet_install_packages: false
-# site.yml still reads the old name until the topology roles land; both names are passed.
-xen_guests: "{{ xenfleet_guests | default([]) }}"
+# The topology roles edit xl.conf's vif defaults: the lab's copy, never the host's /etc/xen/xl.conf.
+xenfleet_xl_conf_path: $XEN/xl.conf
 YML
+# A site.yml from before the topology roles reads only the old name xen_guests; a newer one refuses both at once.
+COLL="$(cd "$(dirname "$LAB_TOOL")/../.." && pwd)"
+if ! grep -qs xenfleet_guests "$COLL/playbooks/site.yml" "$COLL"/roles/*/tasks/*.yml; then
+    echo 'xen_guests: "{{ xenfleet_guests | default([]) }}"' >> "$INV/group_vars/xen_dom0.yml"
+fi
 HOST_VARS="$INV/host_vars/dom0_ssh.yml"
 
 echo "== adopt (over SSH, from the upstream namespace)"
