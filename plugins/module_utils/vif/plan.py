@@ -114,7 +114,7 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
         # The module makes a file name of it (<config_dir>/<domain>.cfg): refuse it before anything is written.
         raise_for([VifProblem(guest, None, 'domain', guest, rule) for rule in guest_name_rules(guest)])
     config = parse_config(config_text)
-    name = _guest_name(config, guest)
+    name = checked_guest_name(config, guest)
     raise_for(request_problems(name, match, mac_prefix if mac_prefix != DEFAULT_MAC_PREFIX else None))
     specs = [parse_vif(entry) for entry in vif_entries(config)]
     index = _select(name, specs, devid, match)
@@ -131,18 +131,18 @@ def plan_vif_change(config_text, guest=None, devid=None, match=None, desired=Non
     others = [other for other in _claims(dom0_claims) if other.guest != name]
     others.extend(claim(None, name, effective_devid(spec, number), spec, hvm) for number, spec in enumerate(specs) if number != index)
     taken = set(device for other in others for device in other.names)
-    after = settle_spec(name, vif_devid, _kept_auto(wanted, before, hvm, taken), hvm, taken, mac_prefix)
-    subnets = _subnets(bridge_subnets, after.bridge or DEFAULT_BRIDGE)
+    after = settle_spec(name, vif_devid, kept_auto(wanted, before, hvm, taken), hvm, taken, mac_prefix)
+    subnets = subnet_list(bridge_subnets, after.bridge or DEFAULT_BRIDGE)
     raise_for(spec_problems(name, vif_devid, after, hvm, subnets)
               + subnet_problems(name, vif_devid, bridge_subnets)
               + claim_problems(name, vif_devid, dom0_claims)
-              + _devid_problems(name, vif_devid, specs, index)
+              + devid_problems(name, vif_devid, specs, index)
               + duplicate_problems(name, vif_devid, after, has_emulated_nic(after, hvm), others))
-    return VifPlan(_written(config_text, index, before, after), after != before, name, vif_devid, position, before, after,
+    return VifPlan(written_text(config_text, index, before, after), after != before, name, vif_devid, position, before, after,
                    after.mac, after.vifname)
 
 
-def _written(config_text, index, before, after):
+def written_text(config_text, index, before, after):
     """The file text with the vif as planned: untouched when nothing changes."""
     if after == before:
         return config_text
@@ -151,7 +151,7 @@ def _written(config_text, index, before, after):
     return replace_vif_entry(config_text, index, render_vif(after))
 
 
-def _guest_name(config, guest):
+def checked_guest_name(config, guest):
     in_file = guest_name(config)
     if guest and in_file and guest != in_file:
         raise VifPlanError("the config names guest '%s', not '%s'" % (in_file, guest))
@@ -205,13 +205,13 @@ def _identified(wanted, devid, match, position):
     return wanted.replace(**changes) if changes else wanted
 
 
-def _devid_problems(guest, vif_devid, specs, index):
+def devid_problems(guest, vif_devid, specs, index):
     """xl refuses a domain whose vifs share a devid; say which entry holds it already."""
     return [VifProblem(guest, vif_devid, 'devid', vif_devid, 'is taken: entry %d of the vif list already has it' % number)
             for number, spec in enumerate(specs) if number != index and effective_devid(spec, number) == vif_devid]
 
 
-def _kept_auto(wanted, before, hvm, taken):
+def kept_auto(wanted, before, hvm, taken):
     """'auto' keeps a value the vif already has and may keep: a new MAC or name at every run would
     rename the guest's interfaces (udev) and break firewall rules that key on the name."""
     if before is None:
@@ -255,6 +255,6 @@ def _claims(dom0_claims):
     return result
 
 
-def _subnets(bridge_subnets, bridge):
+def subnet_list(bridge_subnets, bridge):
     subnets = (bridge_subnets or {}).get(bridge) or ()
     return [subnets] if isinstance(subnets, str) else list(subnets)

@@ -20,6 +20,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_fil
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import lock_path, module_locks
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import guest_name_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.bulk import VIF_KEYS
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlanError, plan_vif_change
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import canonical_mac, render_vif
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import VifValidationError
@@ -34,8 +35,6 @@ from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import (
     read_live,
 )
 
-# The module options that are xl vif keys, in the order the docs list them.
-VIF_KEYS = ('mac', 'bridge', 'ip', 'vifname', 'script', 'rate', 'mtu', 'model', 'type', 'gatewaydev', 'backend')
 
 
 def config_path(params):
@@ -53,13 +52,13 @@ def desired_keys(params):
     return desired
 
 
-def locked_directories(params, path):
+def locked_directories(config_dir, paths):
     """(directory, lock file) of each directory whose configs this run reads or writes: config_dir, whose
-    every config the uniqueness checks read, and the config's own. Real paths, so that every spelling of
-    one directory takes the same lock."""
-    directories = set([os.path.realpath(os.path.dirname(os.path.abspath(path)))])
-    if params['config_dir']:
-        directories.add(os.path.realpath(params['config_dir']))
+    every config the uniqueness checks read, and the configs' own. Real paths, so that every spelling of
+    one directory takes the same lock (xen_vif and xen_guest_vifs take the same ones)."""
+    directories = set(os.path.realpath(os.path.dirname(os.path.abspath(path))) for path in paths)
+    if config_dir:
+        directories.add(os.path.realpath(config_dir))
     return [(directory, lock_path('xl', directory)) for directory in directories]
 
 
@@ -122,7 +121,7 @@ def run_vif_module(module):
     if domain_problems:
         module.fail_json(msg='; '.join(domain_problems))
     path = config_path(params)
-    with module_locks(module, 'xen_vif', locked_directories(params, path)):
+    with module_locks(module, 'xen_vif', locked_directories(params['config_dir'], [path])):
         result = converge(module, path)
     module.exit_json(**result)
 

@@ -71,9 +71,9 @@ def config_paths(config_dir, pattern=DEFAULT_PATTERN):
 
 
 def scan_config_dir(config_dir, pattern=DEFAULT_PATTERN, skip=None):
-    """The GuestConfig of every config in config_dir; skip: a path left out (the file being edited)."""
-    skipped = os.path.realpath(skip) if skip else None
-    return [read_guest_config(path) for path in config_paths(config_dir, pattern) if os.path.realpath(path) != skipped]
+    """The GuestConfig of every config in config_dir; skip: a path, or paths, left out (the files being edited)."""
+    skipped = set(os.path.realpath(path) for path in ([skip] if isinstance(skip, str) else skip or ()))
+    return [read_guest_config(path) for path in config_paths(config_dir, pattern) if os.path.realpath(path) not in skipped]
 
 
 def display_name(guest):
