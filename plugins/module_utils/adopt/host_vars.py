@@ -215,6 +215,10 @@ def build_host_vars(topology, uplink, network, guests, xl_conf, legacy, config_d
     if subnets:
         host_vars['xenfleet_bridge_subnets'] = subnets
     host_vars['xenfleet_antispoof'] = antispoof_setting(legacy)
+    if topology.name == 'brouter':
+        unexpressed.add('routing of %s' % ', '.join(bridge['name'] for bridge in bridges),
+                        'masquerading, forwarding rules and DHCP are not read: the brouter role gives the bridge a xen_nat '
+                        'network (masquerading unless told not to); write xenfleet_nat to match what the host does')
     xl_default_items(xl_conf, guests, unexpressed)
     legacy_items(legacy, unexpressed)
     return host_vars
