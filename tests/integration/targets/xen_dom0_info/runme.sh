@@ -125,3 +125,32 @@ echo "== unparsable xl.conf and xend-config.sxp: warnings and unexpressed items,
 printf 'vif.default.bridge = "xenbr0\n' > "$XEN/xl.conf"
 printf '(network-script network-bridge))\n' > "$XEN/xend-config.sxp"
 in_upstream ansible-playbook -i "$INV/hosts.ini" "$HERE/broken.yml" -e "xen_dir=$XEN" "$@"
+
+echo "== the same dom0 rebuilt by hand as a brouter: a port-less bridge with the guests' gateway, the NIC on its own"
+ip -n "$NS" -batch - <<'IP'
+link set eth0 nomaster
+link del xenbr0
+addr add 192.0.2.10/24 dev eth0
+addr add 2001:db8:1::10/64 dev eth0 nodad
+route replace default via 192.0.2.1 dev eth0
+route replace ::/0 via 2001:db8:1::1 dev eth0
+link add xenbr1 type bridge
+link set xenbr1 up
+addr add 10.0.1.1/24 dev xenbr1
+link set g1-0 master xenbr1
+link set vif2.0 master xenbr1
+link set vif3.0 master xenbr1
+IP
+ip netns exec "$NS" sysctl -qw net.ipv4.ip_forward=1
+mkdir "$WORK/brouter" "$WORK/routed"
+for n in 1 2 3; do
+    printf 'name = "g%d"\nvif = [ "mac=02:00:0a:00:01:%02d,bridge=xenbr1,ip=10.0.1.%d,vifname=g%d-0" ]\n' $n $n $((n + 4)) $n > "$WORK/brouter/g$n.cfg"
+    printf 'name = "g%d"\nvif = [ "mac=02:00:c0:00:02:%02d,ip=192.0.2.%d,vifname=g%d-0" ]\n' $n $((n + 49)) $((n + 49)) $n > "$WORK/routed/g$n.cfg"
+done
+printf 'vif.default.script = "vif-bridge"\n' > "$WORK/brouter/xl.conf"
+printf 'vif.default.script = "vif-route"\n' > "$WORK/routed/xl.conf"
+lab_playbook "$LAB_DIR" topologies.yml -e scenario=brouter -e "config_dir=$WORK/brouter" "$@"
+
+echo "== and as a routed dom0: no bridge, every vif routed by vif-route"
+ip -n "$NS" link del xenbr1
+lab_playbook "$LAB_DIR" topologies.yml -e scenario=routed -e "config_dir=$WORK/routed" "$@"
