@@ -15,6 +15,7 @@ __metaclass__ = type
 import traceback
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.claims import settle_dom0
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import DEFAULT_MAC_PREFIX
@@ -30,7 +31,13 @@ else:
     JMESPATH_IMPORT_ERROR = None
 
 SCOPES = ('fleet', 'dom0')
+# xenfleet_guests first; xen_guests is its old name, read for one release.
+GUESTS_QUERY = 'xenfleet_guests || xen_guests'
+OLD_GUESTS_REMOVED_IN = '2.0.0'
+
+display = Display()
 KINDS = ('mac', 'ip', 'vifname')
+AUTO_KEYS = {'mac': 'auto', 'vifname': 'auto'}
 
 
 def _rows(claim):
@@ -45,7 +52,15 @@ def _guests_of(hostvars, host, guests_query):
         return []
     if not isinstance(guests, list):
         raise AnsibleFilterError("fleet_conflicts: host '%s': '%s' gives %s, not a list of guests" % (host, guests_query, type(guests).__name__))
-    return guests
+    return [_with_auto_defaults(guest) for guest in guests]
+
+
+def _with_auto_defaults(guest):
+    """The guest as xen_guest_vifs sees it: a vif mapping without mac or vifname takes 'auto' (a vif string means what it says)."""
+    if not isinstance(guest, dict) or not isinstance(guest.get('vifs'), list):
+        return guest
+    vifs = [dict(AUTO_KEYS, **vif) if isinstance(vif, dict) else vif for vif in guest['vifs']]
+    return dict(guest, vifs=vifs)
 
 
 def _conflicts(rows, kind, scope):
@@ -63,7 +78,7 @@ def _message(conflict):
     return "%s '%s' is used %d times %s: %s" % (conflict['kind'], conflict['value'], len(conflict['holders']), where, holders)
 
 
-def fleet_conflicts(hostvars, hosts=None, guests_query='xen_guests', mac_scope='fleet', ip_scope='fleet', mac_prefix=DEFAULT_MAC_PREFIX):
+def fleet_conflicts(hostvars, hosts=None, guests_query=GUESTS_QUERY, mac_scope='fleet', ip_scope='fleet', mac_prefix=DEFAULT_MAC_PREFIX):
     """Duplicates among the guests' vifs of every host: {'mac': [...], 'ip': [...], 'vifname': [...], 'messages': [...], 'count': N}."""
     if jmespath is None:
         raise AnsibleFilterError('fleet_conflicts needs the Python library jmespath on the controller (pip install jmespath): %s' % JMESPATH_IMPORT_ERROR)
@@ -87,8 +102,24 @@ def fleet_conflicts(hostvars, hosts=None, guests_query='xen_guests', mac_scope='
     return result
 
 
+def inventory_guests(guests, old_guests=None, host=None):
+    """A dom0's guests from xenfleet_guests, or from the old name xen_guests with a deprecation warning."""
+    for name, value in (('xenfleet_guests', guests), ('xen_guests', old_guests)):
+        if value is not None and not isinstance(value, list):
+            raise AnsibleFilterError('inventory_guests: %s must be a list of guests, not %s' % (name, type(value).__name__))
+    if old_guests is None:
+        return guests or []
+    if guests:
+        raise AnsibleFilterError('inventory_guests: %sboth xenfleet_guests and its old name xen_guests are set; keep only xenfleet_guests'
+                                 % ("host '%s': " % host if host else ''))
+    display.deprecated('The inventory variable xen_guests is renamed xenfleet_guests; rename it%s'
+                       % (" for host '%s'" % host if host else ''),
+                       version=OLD_GUESTS_REMOVED_IN, collection_name='xenfleet.network')
+    return old_guests
+
+
 class FilterModule:
-    """Fleet-wide vif conflict check."""
+    """Fleet-wide vif conflict check, and the guests of the inventory under their new and old names."""
 
     def filters(self):
-        return {'fleet_conflicts': fleet_conflicts}
+        return {'fleet_conflicts': fleet_conflicts, 'inventory_guests': inventory_guests}

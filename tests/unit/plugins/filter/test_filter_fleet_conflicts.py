@@ -12,6 +12,7 @@ from ansible_collections.xenfleet.network.plugins.filter import fleet_conflicts 
 from ansible_collections.xenfleet.network.plugins.filter.fleet_conflicts import FilterModule
 
 fleet_conflicts = FilterModule().filters()['fleet_conflicts']
+inventory_guests = FilterModule().filters()['inventory_guests']
 
 
 def hostvars(**dom0s):
@@ -89,7 +90,7 @@ def test_guests_query_finds_guests_elsewhere_in_host_vars():
     (hostvars(d1=[{'vifs': []}]), {}, "host 'd1': a guest needs a name"),
     (hostvars(d1=[{'name': 'a', 'vifs': [{'colour': 'red'}]}]), {}, "host 'd1': guest 'a' vif 0: 'colour' is not a vif key"),
     (hostvars(d1=[{'name': 'a', 'vifs': 'bridge=x'}]), {}, "guest 'a': vifs must be a list"),
-    ({'d1': {'xen_guests': 'oops'}}, {}, "host 'd1': 'xen_guests' gives str, not a list"),
+    ({'d1': {'xenfleet_guests': 'oops'}}, {}, "host 'd1': .* gives str, not a list"),
     (CLEAN, {'mac_scope': 'rack'}, "mac_scope 'rack' is not one of fleet, dom0"),
 ])
 def test_bad_input_is_reported_with_its_host(data, kwargs, message):
@@ -106,3 +107,49 @@ def test_missing_jmespath_is_a_clear_error(monkeypatch):
 def test_a_guest_name_that_could_not_name_a_config_file_stops_the_check():
     with pytest.raises(AnsibleFilterError, match="host 'd1': guest 'web/../db' holds '/'"):
         fleet_conflicts(hostvars(d1=[{'name': 'web/../db', 'vifs': ['mac=auto,ip=10.0.0.5']}]))
+
+
+def test_guests_are_read_under_the_new_name_and_the_old_one():
+    twin = [{'name': 'a', 'vifs': ['ip=10.0.0.5']}, {'name': 'b', 'vifs': ['ip=10.0.0.5']}]
+    assert fleet_conflicts({'d1': {'xenfleet_guests': twin}})['count'] == 1
+    assert fleet_conflicts({'d1': {'xen_guests': twin}})['count'] == 1
+    assert fleet_conflicts({'d1': {'xenfleet_guests': twin}, 'd2': {'xen_guests': [{'name': 'c', 'vifs': ['ip=10.0.0.5']}]}},
+                           ip_scope='fleet')['ip'][0]['holders'][-1]['dom0'] == 'd2'
+
+
+GUESTS = [{'name': 'web', 'vifs': [{'bridge': 'xenbr0'}]}]
+
+
+def test_inventory_guests_takes_the_new_name_silently(monkeypatch):
+    warned = []
+    monkeypatch.setattr(plugin.display, 'deprecated', lambda *args, **kwargs: warned.append(args))
+    assert inventory_guests(GUESTS, None, 'd1') == GUESTS
+    assert inventory_guests(None, None, 'd1') == []
+    assert not warned
+
+
+def test_inventory_guests_takes_the_old_name_with_a_deprecation(monkeypatch):
+    warned = []
+    monkeypatch.setattr(plugin.display, 'deprecated', lambda message, **kwargs: warned.append((message, kwargs)))
+    assert inventory_guests(None, GUESTS, 'd1') == GUESTS
+    assert warned == [("The inventory variable xen_guests is renamed xenfleet_guests; rename it for host 'd1'",
+                       {'version': '2.0.0', 'collection_name': 'xenfleet.network'})]
+
+
+@pytest.mark.parametrize('guests, old, message', [
+    (GUESTS, GUESTS, "host 'd1': both xenfleet_guests and its old name xen_guests are set"),
+    ('web', None, 'xenfleet_guests must be a list of guests, not str'),
+    (None, {'web': {}}, 'xen_guests must be a list of guests, not dict'),
+])
+def test_inventory_guests_refuses_ambiguity_and_non_lists(guests, old, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        inventory_guests(guests, old, 'd1')
+
+
+def test_a_vif_mapping_without_mac_or_vifname_is_settled_as_auto():
+    # Two guests named alike on two dom0s without addresses: auto MACs from the same name collide.
+    result = fleet_conflicts({'d1': {'xenfleet_guests': [{'name': 'web', 'vifs': [{'bridge': 'xenbr0'}]}]},
+                              'd2': {'xenfleet_guests': [{'name': 'web', 'vifs': [{'bridge': 'xenbr0'}]}]}})
+    assert [conflict['kind'] for conflict in result['mac']] == ['mac']
+    vifnames = fleet_conflicts({'d1': {'xenfleet_guests': [{'name': 'web', 'vifs': [{}]}, {'name': 'db', 'vifs': [{'vifname': 'web-0'}]}]}})
+    assert vifnames['vifname'] == []  # auto steers around a taken name, as the module does
