@@ -29,19 +29,19 @@ extends_documentation_fragment:
   - xenfleet.network.attributes
 attributes:
   check_mode:
-    details: The module only reads, so check mode runs it as usual.
+    details: Reading is all it does, in check mode as in a normal run.
   diff_mode:
     support: N/A
-    details: The module changes nothing, so there is no difference to show.
+    details: Nothing is changed, so there is no before and after.
 options:
   config_dir:
     description:
-      - Directory holding the guests' xl domain configs.
+      - Where the guests' xl configs are; it becomes RV(host_vars.xenfleet_xl_config_dir).
     type: path
     default: /etc/xen
   pattern:
     description:
-      - Shell pattern of the config files' names in O(config_dir).
+      - Which files of O(config_dir) are guest configs (a shell pattern).
     type: str
     default: "*.cfg"
   xl_conf:

@@ -18,7 +18,7 @@ __metaclass__ = type
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.host_vars import Unexpressed, build_host_vars, guest_bridge_names
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.live import Dom0Netlink, read_forwarding, read_network
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.topology import from_host, recognise
-from ansible_collections.xenfleet.network.plugins.module_utils.adopt.xend_sxp import SxpError, read_text, read_legacy_config
+from ansible_collections.xenfleet.network.plugins.module_utils.adopt.xend_sxp import read_legacy_config, read_text
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.xl_conf import read_xl_conf
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import NetlinkError
@@ -55,7 +55,7 @@ def _read_optional(what, path, reader, unexpressed, warn):
     """reader(path), or None with a warning and an unexpressed item naming the path, line and column."""
     try:
         return reader(path)
-    except (SxpError, XlConfigError) as error:
+    except XlConfigError as error:  # SxpError too
         message = '%s %s: line %d, column %d: %s' % (what, path, error.line, error.column, error.message)
     except (IOError, OSError) as error:
         message = '%s %s: cannot read it: %s' % (what, path, error.strerror or error)

@@ -25,10 +25,10 @@ import re
 import shlex
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import XlConfigError
 
 # The scripts Xen shipped; a call of any of them (by path or by name) is recognised.
 NETWORK_SCRIPTS = ('network-bridge', 'network-route', 'network-nat', 'network-virtual')
-VIF_SCRIPTS = ('vif-bridge', 'vif-route', 'vif-nat', 'vif-openvswitch')
 DEFAULT_SCRIPTS_DIR = '/etc/xen/scripts'
 
 # One script invocation: `script` the basename, `args` the key=value arguments in order
@@ -46,14 +46,8 @@ _TOKEN_RE = re.compile(r'''
 ''', re.VERBOSE | re.DOTALL)
 
 
-class SxpError(ValueError):
-    """The text is no valid xend-config.sxp; names the line and column."""
-
-    def __init__(self, message, line, column):
-        self.message = message
-        self.line = line
-        self.column = column
-        super(SxpError, self).__init__('line %d, column %d: %s' % (line, column, message))
+class SxpError(XlConfigError):
+    """The text is no valid xend-config.sxp; names the line and column as xl config errors do."""
 
 
 def _line_column(text, offset):
