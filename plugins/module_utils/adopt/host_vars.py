@@ -170,7 +170,8 @@ def legacy_items(legacy, unexpressed):
                             'the model has no place for it; see docs/adopt.md')
     vif_script = legacy.get('vif_script')
     if vif_script:
-        unexpressed.add('%s: (vif-script %s)' % (legacy['path'], ' '.join([vif_script['script']] + ['%s=%s' % item for item in sorted(vif_script['args'].items())])),
+        words = [vif_script['script']] + ['%s=%s' % item for item in sorted(vif_script['args'].items())]
+        unexpressed.add('%s: (vif-script %s)' % (legacy['path'], ' '.join(words)),
                         'xl never reads xend-config.sxp: a vif line without script= runs xl.conf\'s vif.default.script '
                         '(vif-bridge unless set), and the topology role sets that default')
     if legacy.get('wrapper'):

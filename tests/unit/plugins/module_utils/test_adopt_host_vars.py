@@ -104,7 +104,8 @@ def test_unreadable_and_nameless_configs_are_left_out():
     nameless = dict(guest('y', FULL), name=None)
     _topology, host_vars, unexpressed = adopt(network([bridge('xenbr0', ports=['eth0'])]), [broken, nameless])
     assert host_vars['xenfleet_guests'] == []
-    assert [item['why'].split(' (')[0] for item in unexpressed] == ['it cannot be read', 'it has no name = line: the model names every guest, so it is left out']
+    assert [item['why'].split(' (')[0] for item in unexpressed] == [
+        'it cannot be read', 'it has no name = line: the model names every guest, so it is left out']
 
 
 def test_brouter_port_less_bridge_with_gateway_address():
