@@ -11,10 +11,12 @@ import os
 import pytest
 
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.host_vars import Unexpressed, build_host_vars, guest_bridge_names
+from ansible_collections.xenfleet.network.plugins.module_utils.adopt.live import read_network
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.runner import _read_optional, find_uplink, vif_scripts
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.topology import from_host, recognise
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.xend_sxp import read_legacy_config
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.xl_conf import read_xl_conf
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Address, Link
 
 CORPUS = os.path.join(os.path.dirname(__file__), 'fixtures', 'adopt')
 
@@ -196,3 +198,43 @@ def test_unparsable_xl_conf_is_a_warning_and_an_item(tmp_path, text, where):
     assert _read_optional('xl.conf', str(path), read_xl_conf, unexpressed, warnings.append) is None
     assert warnings[0].startswith('xl.conf %s: %s: ' % (path, where))
     assert unexpressed.items[0]['what'] == str(path)
+
+
+class FakeNet:
+    """The readers read_network asks, answering from a table (Link/Address as netlink.py makes them)."""
+
+    def __init__(self, links, ports, addresses, defaults):
+        self._links, self._ports, self._addresses, self._defaults = links, ports, addresses, defaults
+
+    def links(self):
+        return self._links
+
+    def ports(self, index):
+        return self._ports.get(index, [])
+
+    def addresses(self, index):
+        return self._addresses.get(index, [])
+
+    def routes(self, index):
+        return []
+
+    def default_route_devices(self):
+        return self._defaults
+
+
+def test_read_network_tells_vifs_from_physical_ports():
+    options = dict(stp=0, forward_delay=1500, nf_call_iptables=0)
+    links = [Link(1, 'lo', None, '00:00:00:00:00:00', 65536, True, None, None),
+             Link(2, 'eth0', 'veth', '02:00:00:00:00:10', 1500, True, 5, None),
+             Link(3, 'web-0', 'veth', 'fe:ff:ff:ff:ff:ff', 1500, True, 5, None),
+             Link(4, 'vif7.1-emu', 'tun', 'fe:ff:ff:ff:ff:ff', 1500, True, 5, None),
+             Link(5, 'xenbr0', 'bridge', '02:00:00:00:00:10', 1500, True, None, options)]
+    net = FakeNet(links, {5: ['eth0', 'vif7.1-emu', 'web-0']}, {5: [Address(2, '192.0.2.10', 24, True, False)]}, [5, 5])
+    found = read_network(net, {'web-0'})
+    assert found['default_route_devices'] == ['xenbr0']
+    assert found['masters'] == {'eth0': 'xenbr0', 'web-0': 'xenbr0', 'vif7.1-emu': 'xenbr0'}
+    assert found['addresses'] == {'xenbr0': ['192.0.2.10/24']}
+    (bridge,) = found['bridges']
+    assert (bridge['physical_ports'], bridge['vifs'], bridge['forward_delay'], bridge['addresses']) == (
+        ['eth0'], ['vif7.1-emu', 'web-0'], 15.0, ['192.0.2.10/24'])
+    assert find_uplink(found, None) == ('eth0', 'the physical port of xenbr0, which holds the default route')
