@@ -91,8 +91,8 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-path:
-  description: The file edited.
+config:
+  description: The file edited (O(path)).
   returned: always
   type: str
   sample: /etc/xen/xl.conf

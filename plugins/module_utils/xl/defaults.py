@@ -179,17 +179,17 @@ def _converge(module, path):
     try:
         data = read_bytes(path)
     except (IOError, OSError) as error:
-        module.fail_json(msg='reading %s: %s; nothing was changed' % (path, error.strerror or error), path=path)
+        module.fail_json(msg='reading %s: %s; nothing was changed' % (path, error.strerror or error), config=path)
     text = '' if data is None else decode_config(data)
     desired = dict((option, params[option]) for option in OPTIONS)
     absent = params['absent'] or []
     try:
         before, after, new_text = plan_defaults(text, desired, absent)
     except XlConfigError as error:
-        module.fail_json(msg='%s cannot be parsed, so it was not changed: %s' % (path, error), path=path,
+        module.fail_json(msg='%s cannot be parsed, so it was not changed: %s' % (path, error), config=path,
                          line=error.line, column=error.column)
     changed = new_text != text
-    result = dict(changed=changed, path=path, before=before, defaults=after)
+    result = dict(changed=changed, config=path, before=before, defaults=after)
     if module._diff:
         result['diff'] = dict(before_header=path, after_header=path,
                               before='' if data is None else _readable(text), after=_readable(new_text))
@@ -211,7 +211,7 @@ def run_xl_defaults_module(module):
         module.fail_json(msg='%s was not changed: %s' % (params['path'], '; '.join(problems)), problems=problems)
     path = params['path']
     if os.path.isdir(path):
-        module.fail_json(msg="path '%s' is a directory; name the xl.conf file" % path, path=path)
+        module.fail_json(msg="path '%s' is a directory; name the xl.conf file" % path, config=path)
     # One lock per file, by its real path, so that two spellings of it wait for each other.
     real = os.path.realpath(path)
     with module_locks(module, 'xen_xl_defaults', [(real, lock_path('xlconf', real))]):
