@@ -32,6 +32,8 @@ description:
 author:
   - xenfleet.network developers (@xenfleet)
 requirements:
+  - pyroute2 >= 0.7.2, optional; with it the V(nftables) backend reads the ruleset's generation and skips listing
+    tables that did not change since its last run
   - nft (nftables 0.9.6 or later) on the managed host for the V(nftables) backend; a kernel with bridge-family nftables
   - ebtables-nft, iptables-nft and ip6tables-nft (iptables 1.8 or later) and br_netfilter for the V(iptables) backend
 extends_documentation_fragment:

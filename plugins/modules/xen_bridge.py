@@ -25,7 +25,7 @@ description:
 author:
   - xenfleet.network developers (@xenfleet)
 requirements:
-  - pyroute2
+  - pyroute2 >= 0.7.2 (Debian 12's python3-pyroute2)
   - ping (iputils) on the managed host, for the connectivity check
 extends_documentation_fragment:
   - xenfleet.network.attributes

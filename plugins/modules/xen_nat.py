@@ -36,7 +36,7 @@ description:
 author:
   - xenfleet.network developers (@xenfleet)
 requirements:
-  - pyroute2
+  - pyroute2 >= 0.7.2 (Debian 12's python3-pyroute2)
   - nft (nftables) on the managed host
   - dnsmasq on the managed host, unless O(dhcp.enabled=false)
 extends_documentation_fragment:

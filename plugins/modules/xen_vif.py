@@ -31,7 +31,7 @@ description:
 author:
   - xenfleet.network developers (@xenfleet)
 requirements:
-  - netaddr
+  - netaddr >= 0.8.0 (Debian 12's python3-netaddr)
   - xl (Xen's toolstack), only for O(live=true)
 extends_documentation_fragment:
   - xenfleet.network.attributes
