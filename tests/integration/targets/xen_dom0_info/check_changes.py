@@ -31,11 +31,12 @@ problems = []
 for entry in changed:
     label = str(entry['item'] or '')
     guest = label.split()[0] if label.split() and label.split()[0] in names else None
-    if guest is None and 'vif' in entry['task'].lower():
-        # A bulk guest task (one result for the dom0): the guests it reports, where it reports them.
-        reported = set(re.findall(r'\b(%s)\b' % '|'.join(map(re.escape, sorted(names))), json.dumps(entry['result'])))
-        for name in reported or listed:
-            changed_guests[name] += 1
+    if guest is None and isinstance(entry['result'].get('guests'), dict):
+        # xen_guest_vifs: one result for all of the dom0's guests, each with its own changed flag.
+        for name, found in entry['result']['guests'].items():
+            if found.get('changed'):
+                changed_guests[name] += 1
+                print('    %s: %s' % (name, ', '.join(found.get('steps') or [])))
         continue
     if guest is None:
         problems.append('changed, but not about a guest: %s %s' % (entry['task'], label))
