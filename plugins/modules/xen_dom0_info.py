@@ -117,6 +117,12 @@ host_vars:
       description: Bridge name to the IPv4 subnet of its address, where every guest address on it lies inside.
       type: dict
       returned: when derivable
+    xenfleet_nat:
+      description: For a brouter, one M(xenfleet.network.xen_nat) network per port-less guest bridge with a subnet, routed
+        through the uplink as found (C(masquerade=false), DHCP disabled: neither is read).
+      type: list
+      elements: dict
+      returned: when the topology is brouter
     xenfleet_antispoof:
       description: C(false) (the dom0 filters nothing now), or C({}) when the legacy network script had C(antispoof=yes).
       type: raw

@@ -157,6 +157,13 @@ def bridge_subnets(bridges, network, guests, xl_defaults, unexpressed):
     return subnets
 
 
+def brouter_networks(bridges, subnets, uplink):
+    """xen_nat networks that route each port-less guest bridge with a subnet through the uplink, as found."""
+    return [dict(name=bridge['name'], bridge=bridge['name'], subnet=subnets[bridge['name']], uplink=uplink, masquerade=False,
+                 dhcp=dict(enabled=False))
+            for bridge in bridges if 'uplink' not in bridge and bridge['name'] in subnets and uplink]
+
+
 def legacy_items(legacy, unexpressed):
     """What a xend-config.sxp says that xl and the model no longer carry."""
     if not legacy or not legacy.get('present'):
@@ -217,9 +224,13 @@ def build_host_vars(topology, uplink, network, guests, xl_conf, legacy, config_d
         host_vars['xenfleet_bridge_subnets'] = subnets
     host_vars['xenfleet_antispoof'] = antispoof_setting(legacy)
     if topology.name == 'brouter':
+        nat = brouter_networks(bridges, subnets, uplink)
+        if nat:
+            host_vars['xenfleet_nat'] = nat
         unexpressed.add('routing of %s' % ', '.join(bridge['name'] for bridge in bridges),
-                        'masquerading, forwarding rules and DHCP are not read: the brouter role gives the bridge a xen_nat '
-                        'network (masquerading unless told not to); write xenfleet_nat to match what the host does')
+                        'masquerading and DHCP are not read: xenfleet_nat routes each guest network without either '
+                        '(masquerade: false, dhcp disabled), and site.yml adds xen_nat\'s forwarding guard; '
+                        'set masquerade and dhcp where the host does them')
     xl_default_items(xl_conf, guests, unexpressed)
     legacy_items(legacy, unexpressed)
     return host_vars

@@ -117,6 +117,8 @@ def test_brouter_port_less_bridge_with_gateway_address():
     assert topology.name == 'brouter' and 'IPv4 forwarding is off now' in topology.reason
     assert host_vars['xenfleet_uplink'] == 'eth0'
     assert host_vars['xenfleet_bridges'] == [{'name': 'xenbr0', 'addresses': ['10.0.0.1/24']}]
+    assert host_vars['xenfleet_nat'] == [{'name': 'xenbr0', 'bridge': 'xenbr0', 'subnet': '10.0.0.0/24', 'uplink': 'eth0',
+                                          'masquerade': False, 'dhcp': {'enabled': False}}]
     assert whats(unexpressed) == ['routing of xenbr0'] and 'xenfleet_nat' in unexpressed[0]['why']
 
 
