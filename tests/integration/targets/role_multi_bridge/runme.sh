@@ -26,6 +26,11 @@ check_not "site.yml fails when two guests claim one address" test "$PLAY_RC" -eq
 check "  and lists the conflict" grep -q "ip '192.0.2.21' is used 2 times in the fleet: guest 'g1' vif 0 on dom0_ssh, guest 'g2' vif 0 on dom0_ssh" "$LAB_DIR/site_conflict.log"
 check_not "  before any host changed (no xenbr0)" in_ns dom0 ip link show xenbr0
 
+echo "== packages (check mode)"
+roles_play packages "$here/packages.yml" --check
+[[ $PLAY_RC -eq 0 ]] || roles_show_log packages
+check "the package step asks the OS package manager for the names the dom0 needs" test "$PLAY_RC" -eq 0
+
 echo "== converge"
 roles_play converge "$here/converge.yml"
 [[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
