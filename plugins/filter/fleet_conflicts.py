@@ -33,7 +33,6 @@ else:
 SCOPES = ('fleet', 'dom0')
 # xenfleet_guests first; xen_guests is its old name, read for one release.
 GUESTS_QUERY = 'xenfleet_guests || xen_guests'
-OLD_GUESTS_REMOVED_IN = '2.0.0'
 
 display = Display()
 KINDS = ('mac', 'ip', 'vifname')
@@ -114,7 +113,7 @@ def inventory_guests(guests, old_guests=None, host=None):
                                  % ("host '%s': " % host if host else ''))
     display.deprecated('The inventory variable xen_guests is renamed xenfleet_guests; rename it%s'
                        % (" for host '%s'" % host if host else ''),
-                       version=OLD_GUESTS_REMOVED_IN, collection_name='xenfleet.network')
+                       version='2.0.0', collection_name='xenfleet.network')
     return old_guests
 
 
