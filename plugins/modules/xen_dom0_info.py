@@ -119,7 +119,7 @@ host_vars:
       returned: when derivable
     xenfleet_nat:
       description: For a brouter, one M(xenfleet.network.xen_nat) network per port-less guest bridge with a subnet, routed
-        through the uplink as found (C(masquerade=false), DHCP disabled: neither is read).
+        through the uplink as found (C(masquerade=false) and DHCP disabled, since neither is read).
       type: list
       elements: dict
       returned: when the topology is brouter
