@@ -30,6 +30,8 @@ APT_PACKAGES=(
     git rsync                       # scripts/test.sh copies the checkout
     shellcheck                      # ansible-test sanity's shellcheck test
     ca-certificates                 # pip talks to the package index over TLS
+    # test.sh distro: the module code under Debian's own python3 and the library versions it ships
+    python3-pyroute2 python3-netaddr python3-pytest python3-hypothesis
 )
 
 log() { printf '[setup] %s\n' "$*" >&2; }

@@ -9,7 +9,13 @@
 #   unit         pytest on tests/unit and tests/lab (the namespace lab)
 #   sanity       ansible-test sanity, offline, no containers
 #   lint         ansible-lint --profile production
+#   docs         antsibull-docs lint-collection-docs --plugin-docs, as the
+#                community collections' CI lints their docs
 #   integration  ansible-test integration on this host (needs root)
+#   distro       the module code under Debian 12's own python3 and its
+#                python3-pyroute2 (0.7.2) and python3-netaddr (0.8.0): the
+#                module_utils unit tests, then one integration target per
+#                module family (DISTRO_TARGETS), as a fresh Debian dom0 runs them
 #   realxen      the real-Xen lane (scripts/realxen.sh): site.yml against a
 #                Xen dom0 under QEMU; only when named, not in the default run
 #
@@ -28,7 +34,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
-ALL_STAGES=(unit sanity lint integration)
+ALL_STAGES=(unit sanity lint docs integration distro)
 SKIPPED=99 # a stage function returns this when it has nothing to test
 
 # ansible-test sanity tests left out, with the reason. None today: every
@@ -143,6 +149,13 @@ stage_lint() {
     ANSIBLE_COLLECTIONS_PATH="$WORK" ansible-lint --profile production
 }
 
+stage_docs() {
+    cd "$COLLECTION"
+    # antsibull-docs loads every plugin's docs through ansible-doc (from PATH, the venv's) and checks
+    # the markup and every reference to an option, return value or plugin.
+    antsibull-docs lint-collection-docs --plugin-docs .
+}
+
 stage_integration() {
     cd "$COLLECTION"
     local -a targets=()
@@ -162,6 +175,65 @@ stage_integration() {
     read -r -a chosen <<<"${TARGETS:-}"
     ansible-test integration --color no --local --python-interpreter "$VENV/bin/python" \
         --allow-root --allow-destructive --continue-on-error "${chosen[@]}"
+}
+
+# What a Debian 12 dom0 runs modules with: its own python3 and the distribution's packages (setup.sh
+# installs python3-pyroute2 python3-netaddr python3-pytest python3-hypothesis), never the venv's pins.
+DISTRO_PYTHON="${DISTRO_PYTHON:-/usr/bin/python3}"
+read -r -a DISTRO_TARGETS <<<"${DISTRO_TARGETS:-xen_bridge xen_vif xen_nat xen_antispoof}"
+
+stage_distro() {
+    cd "$COLLECTION"
+    local shim="$WORK/distro-python" rc=0 target
+    "$DISTRO_PYTHON" - "$VENV" <<'PY' || return 1
+import sys
+from importlib.metadata import version
+import netaddr, pyroute2
+for module in (pyroute2, netaddr):
+    if module.__file__.startswith(sys.argv[1]):
+        sys.exit('%s comes from the venv (%s), not from the distribution' % (module.__name__, module.__file__))
+print('%s %s: pyroute2 %s, netaddr %s (%s)' % (sys.executable, sys.version.split()[0], version('pyroute2'),
+                                                version('netaddr'), pyroute2.__file__.rsplit('/', 2)[0]))
+PY
+    # On a dom0, Ansible ships ansible.module_utils inside every module; the unit tests take it from the
+    # venv's ansible, and nothing else from the venv. The antispoof packet matrix (test tooling that runs
+    # under the lab's interpreter) takes scapy from it.
+    mkdir -p "$shim/lib" "$shim/scapy"
+    ln -sfn "$("$VENV/bin/python" -c 'import ansible, os; print(os.path.dirname(ansible.__file__))')" "$shim/lib/ansible"
+    ln -sfn "$("$VENV/bin/python" -c 'import scapy, os; print(os.path.dirname(scapy.__file__))')" "$shim/scapy/scapy"
+
+    echo "-- module_utils unit tests under $DISTRO_PYTHON"
+    # test_deps' all-present case asks for jmespath too, a controller library (fleet_conflicts) no dom0 needs.
+    PYTHONPATH="$WORK:$shim/lib" "$DISTRO_PYTHON" -m pytest -p no:cacheprovider -o pythonpath= -q -ra \
+        tests/unit/plugins/module_utils \
+        --deselect tests/unit/plugins/module_utils/test_deps.py::test_require_passes_when_every_library_is_there || rc=1
+
+    "$VENV/bin/python" tests/lab/xenlab.py sweep || true
+    for target in "${DISTRO_TARGETS[@]}"; do
+        echo "-- integration target $target, modules under $DISTRO_PYTHON"
+        distro_target "$target" "$shim" || {
+            echo "---- distro: $target failed"
+            rc=1
+        }
+    done
+    return $rc
+}
+
+# One integration target with the dom0's modules run by DISTRO_PYTHON, outside ansible-test (which
+# would run them with the venv's). The lab (setup_xenlab/lab.sh) makes the interpreter of its dom0 from
+# ANSIBLE_TEST_PYTHON_INTERPRETER; a target without runme.sh is a role, run as ansible-test runs one.
+distro_target() {
+    local target="$1" shim="$2" dir="$COLLECTION/tests/integration/targets/$1" scratch
+    scratch="$(mktemp -d "$WORK/distro-$target.XXXXXX")"
+    if [[ -f $dir/runme.sh ]]; then
+        (cd "$dir" && ANSIBLE_TEST_PYTHON_INTERPRETER="$DISTRO_PYTHON" ANSIBLE_COLLECTIONS_PATH="$WORK" \
+            PYTHONPATH="$shim/scapy" bash runme.sh)
+    else
+        printf 'testhost ansible_connection=local ansible_python_interpreter=%s\n' "$DISTRO_PYTHON" >"$scratch/inventory"
+        printf -- '- name: %s\n  hosts: testhost\n  gather_facts: false\n  roles: [%s]\n' "$target" "$target" >"$scratch/play.yml"
+        ANSIBLE_ROLES_PATH="$COLLECTION/tests/integration/targets" ANSIBLE_COLLECTIONS_PATH="$WORK" \
+            ansible-playbook -i "$scratch/inventory" "$scratch/play.yml" -e "output_dir=$scratch/output"
+    fi
 }
 
 stage_realxen() {
@@ -199,7 +271,7 @@ main() {
     for stage in "$@"; do
         case $stage in
         -h | --help) usage 0 ;;
-        unit | sanity | lint | integration | realxen) stages+=("$stage") ;;
+        unit | sanity | lint | docs | integration | distro | realxen) stages+=("$stage") ;;
         *)
             echo "unknown stage: $stage" >&2
             usage 2 >&2
@@ -219,7 +291,7 @@ main() {
     export ANSIBLE_FORCE_COLOR=0 NO_COLOR=1 PY_COLORS=0
 
     case " ${stages[*]} " in
-    *" sanity "* | *" lint "* | *" integration "*)
+    *" sanity "* | *" lint "* | *" docs "* | *" integration "* | *" distro "*)
         trap cleanup EXIT
         make_collection_tree
         ;;
@@ -241,7 +313,7 @@ main() {
         esac
     done
     echo "total wall time: $((SECONDS - total_start))s"
-    echo "The line below counts stages (unit, sanity, lint, integration), not single tests:"
+    echo "The line below counts stages (${stages[*]}), not single tests:"
     echo "$passed passed, $failed failed, $skipped skipped"
     ((failed == 0))
 }
