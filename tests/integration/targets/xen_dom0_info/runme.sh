@@ -108,6 +108,15 @@ in_upstream ansible-playbook -i "$INV/hosts.ini" xenfleet.network.adopt -e xenfl
 cmp "$HOST_VARS" "$WORK/adopted.yml"
 grep -q 'written' "$WORK/adopt3.log"
 
+echo "== adopt refuses a relative xenfleet_adopt_dir before reading anything"
+if in_upstream ansible-playbook -i "$INV/hosts.ini" xenfleet.network.adopt -e xenfleet_adopt_dir=relative/dir "$@" > "$WORK/adopt4.log" 2>&1; then
+    cat "$WORK/adopt4.log"; echo "a relative xenfleet_adopt_dir was accepted"; exit 1
+fi
+grep -q 'xenfleet_adopt_dir must be an absolute path (is .*relative/dir' "$WORK/adopt4.log"
+if grep -q 'TASK \[Read the dom0 as it is\]' "$WORK/adopt4.log"; then
+    echo "the dom0 was read before the directory was checked"; exit 1
+fi
+
 echo "== site.yml with the adopted variables"
 export ANSIBLE_CALLBACK_PLUGINS="$HERE/callback_plugins" ANSIBLE_CALLBACKS_ENABLED=changes_log
 for run in 1 2; do
