@@ -28,6 +28,7 @@ RUNNERS = {
     'xen_bridge': ['module_utils/bridge/runner.py'],
     'xen_antispoof': ['module_utils/antispoof/runner.py'],
     'xen_nat': ['module_utils/nat/runner.py'],
+    'xen_route': ['module_utils/route/runner.py'],
 }
 SHARED = {
     'fail_with_rollback': 'module_utils/common/plan.py',

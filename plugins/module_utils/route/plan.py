@@ -1,0 +1,221 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The routed topology as vif-route makes it, planned against the host: sysctls, vif addresses, host routes, proxy NDP.
+
+Private to the collection: may change without notice.
+
+What vif-route does at a guest's start, for every listed vif that exists now: dom0's main IPv4 address
+(the uplink's first) as a /32 on the vif, proxy ARP on the vif, and per guest address a host route through
+the vif with that address as source. Around it what network-route did once: forwarding and proxy ARP on
+the uplink. IPv6, which vif-route leaves out, the same way: a /128 per address with the uplink's first
+IPv6 address as source, IPv6 on the vif (guests use dom0's link-local address there as their gateway), and
+proxy NDP entries on the uplink, so the upstream router finds the guests on its own link.
+
+Forwarding: Linux forwards an IPv4 packet when the interface it came in on has `forwarding` set, so the
+uplink and the vifs get it, and conf/default too, because netback creates a vif anew at every guest start
+and vif-route does not set it; net.ipv4.ip_forward (which rewrites every interface's flag) stays as it is.
+IPv6 forwards only with net.ipv6.conf.all.forwarding=1 (per-interface force_forwarding needs Linux 6.17),
+which the kernel copies onto every interface: set only when an IPv6 address is routed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import functools
+
+from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import remove_file, write_atomic
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan
+from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import HostRoute, route_text
+
+FILE_HEADER = ('# Written by xenfleet.network.xen_route: the routed topology\'s boot-time settings (uplink %s).\n'
+               '# The vifs\' own settings are made at each guest start (vif-route) or by the module.\n')
+
+
+def conf(family, ifname, setting):
+    # The '/' form: interface names hold dots (vif1.0), which the '.' form would split.
+    return 'net/ipv%d/conf/%s/%s' % (family, ifname, setting)
+
+
+def persistent_sysctls(spec):
+    """The settings that must survive a reboot, in the order they are applied: dom0-wide first, then the uplink."""
+    families = spec.families()
+    settings = []
+    if 6 in families:
+        settings.append((conf(6, 'all', 'forwarding'), '1'))
+    if 4 in families:
+        settings += [(conf(4, 'default', 'forwarding'), '1'), (conf(4, spec.uplink, 'forwarding'), '1'),
+                     (conf(4, spec.uplink, 'proxy_arp'), '1')]
+    if 6 in families:
+        settings += [(conf(6, spec.uplink, 'forwarding'), '1'), (conf(6, spec.uplink, 'proxy_ndp'), '1')]
+    return settings
+
+
+def vif_sysctls(entry):
+    families = set(address.version for address in entry.addresses)
+    settings = []
+    if 4 in families:
+        settings += [(conf(4, entry.vif, 'forwarding'), '1'), (conf(4, entry.vif, 'proxy_arp'), '1')]
+    if 6 in families:
+        settings += [(conf(6, entry.vif, 'disable_ipv6'), '0'), (conf(6, entry.vif, 'forwarding'), '1')]
+    return settings
+
+
+def render_sysctl_file(spec):
+    lines = [FILE_HEADER % spec.uplink] + ['%s = %s\n' % setting for setting in persistent_sysctls(spec)]
+    return ''.join(lines).encode('utf-8')
+
+
+class RoutePlanner:
+    """Desired state from the spec, compared with a RouteView, as a Plan and a before/after pair."""
+
+    def __init__(self, spec, net, sysctls):
+        self.spec = spec
+        self.net = net
+        self.sysctls = sysctls
+        self.plan = Plan()
+
+    # ---- what to read -------------------------------------------------
+    def present(self, view):
+        return [entry for entry in self.spec.routes if entry.vif in view.vifs]
+
+    def sysctl_keys(self, view):
+        keys = [key for key, dummy in persistent_sysctls(self.spec)]
+        for entry in self.present(view):
+            keys += [key for key, dummy in vif_sysctls(entry)]
+        return keys
+
+    def proxy_candidates(self, view):
+        listed = [str(address) for entry in self.present(view) for address in entry.addresses if address.version == 6]
+        routed = [route.dst.split('/')[0] for route in view.own_routes if route.family == AF_INET6]
+        return sorted(set(listed + routed))
+
+    # ---- what is wrong with this host ---------------------------------
+    def host_problems(self, view):
+        spec = self.spec
+        if view.uplink is None:
+            return ["uplink '%s' does not exist" % spec.uplink]
+        problems = []
+        for position, entry in enumerate(spec.routes):
+            for index, address in enumerate(entry.addresses):
+                where = "routes[%d].addresses[%d] '%s'" % (position, index, address)
+                if str(address) in view.uplink_addresses:
+                    problems.append("%s is dom0's own address on uplink '%s'" % (where, spec.uplink))
+                elif address.version == 4 and view.main_ip is None:
+                    problems.append("%s needs an IPv4 address on uplink '%s' (vif-route routes from it), which has none"
+                                    % (where, spec.uplink))
+        return problems
+
+    # ---- the plan -------------------------------------------------------
+    def desired_routes(self, view):
+        routes = []
+        for entry in self.present(view):
+            for address in entry.addresses:
+                if address.version == 4:
+                    routes.append(HostRoute(AF_INET, '%s/32' % address, entry.vif, view.main_ip))
+                else:
+                    routes.append(HostRoute(AF_INET6, '%s/128' % address, entry.vif, view.main_ip6))
+        return routes
+
+    def build(self, view):
+        """Fill self.plan; returns (before, after) for the diff and the result."""
+        spec = self.spec
+        before_sysctls = dict(view.sysctls)
+        after_sysctls = dict(view.sysctls)
+        settings = persistent_sysctls(spec) + [setting for entry in self.present(view) for setting in vif_sysctls(entry)]
+        for key, value in settings:
+            current = after_sysctls.get(key)
+            if current is not None and current != value:
+                self._set_sysctl(key, current, value)
+                after_sysctls[key] = value
+        before_addresses = dict((vif, list(found)) for vif, found in view.vif_addresses.items())
+        after_addresses = dict((vif, list(found)) for vif, found in view.vif_addresses.items())
+        for entry in self.present(view):
+            if not view.vifs[entry.vif].up:
+                self.plan.add('bring %s up' % entry.vif, functools.partial(self.net.set_link, entry.vif, state='up'),
+                              functools.partial(self.net.set_link, entry.vif, state='down'))
+            main = '%s/32' % view.main_ip
+            if any(address.version == 4 for address in entry.addresses) and main not in after_addresses[entry.vif]:
+                address = Address(AF_INET, view.main_ip, 32, True)
+                self.plan.add('add address %s to %s' % (main, entry.vif),
+                              functools.partial(self.net.add_address, entry.vif, address, False),
+                              functools.partial(self.take_address_back, entry.vif, address, view.vif_routes[entry.vif]))
+                after_addresses[entry.vif].append(main)
+        after_routes, after_proxies = self._plan_routes(view)
+        before = dict(routes=sorted(route_text(route) for route in view.own_routes),
+                      proxy_neighbours=sorted('%s dev %s' % (address, spec.uplink) for address in view.proxies),
+                      vif_addresses=before_addresses, sysctls=before_sysctls)
+        after = dict(routes=sorted(route_text(route) for route in after_routes),
+                     proxy_neighbours=sorted('%s dev %s' % (address, spec.uplink) for address in after_proxies),
+                     vif_addresses=after_addresses, sysctls=after_sysctls)
+        if spec.persist:
+            before['sysctl_file'] = (view.sysctl_file or b'').decode('utf-8', 'replace')
+            wanted = render_sysctl_file(spec)
+            after['sysctl_file'] = wanted.decode('utf-8')
+            if view.sysctl_file != wanted:
+                self.plan.add('write %s' % spec.sysctl_path, functools.partial(write_atomic, spec.sysctl_path, wanted, 0o644),
+                              functools.partial(restore_file, spec.sysctl_path, view.sysctl_file))
+        return before, after
+
+    def take_address_back(self, vif, address, routes):
+        """Delete the address, then put back the routes through vif: the kernel flushes every IPv4 route through a
+        device when its last IPv4 address goes, routes it did not make included."""
+        self.net.delete_address(vif, address)
+        for route in routes:
+            self.net.replace_route(vif, route)
+
+    def _set_sysctl(self, key, current, value):
+        self.plan.add('set %s to %s' % (key.replace('/', '.'), value),
+                      functools.partial(self.sysctls.write, key, value),
+                      functools.partial(self.sysctls.write, key, current))
+
+    def _plan_routes(self, view):
+        spec = self.spec
+        existing = dict((route.dst, route) for route in view.own_routes)
+        wanted = self.desired_routes(view)
+        after = dict(existing)
+        proxies = set(view.proxies)
+        for route in wanted:
+            old = existing.get(route.dst)
+            if old == route:
+                continue
+            undo = (functools.partial(self.net.put_route, old) if old is not None
+                    else functools.partial(self.net.delete_route, route))
+            self.plan.add('route %s' % route_text(route), functools.partial(self.net.put_route, route), undo)
+            after[route.dst] = route
+        for route in wanted:
+            address = route.dst.split('/')[0]
+            if route.family == AF_INET6 and address not in proxies:
+                self._proxy('add', address)
+                proxies.add(address)
+        kept = set(route.dst for route in wanted)
+        if spec.purge:
+            for route in view.own_routes:
+                if route.dst in kept:
+                    continue
+                address = route.dst.split('/')[0]
+                if address in proxies:
+                    self._proxy('delete', address)
+                    proxies.discard(address)
+                self.plan.add('delete route %s' % route_text(route), functools.partial(self.net.delete_route, route),
+                              functools.partial(self.net.put_route, route))
+                del after[route.dst]
+        return list(after.values()), proxies
+
+    def _proxy(self, action, address):
+        add = functools.partial(self.net.add_proxy, address, self.spec.uplink)
+        delete = functools.partial(self.net.delete_proxy, address, self.spec.uplink)
+        if action == 'add':
+            self.plan.add('add proxy NDP entry %s on %s' % (address, self.spec.uplink), add, delete)
+        else:
+            self.plan.add('delete proxy NDP entry %s on %s' % (address, self.spec.uplink), delete, add)
+
+
+def restore_file(path, data):
+    """Put a file back as it was: its old bytes, or no file."""
+    if data is None:
+        remove_file(path)
+    else:
+        write_atomic(path, data)

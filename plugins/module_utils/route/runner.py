@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright: xenfleet.network contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""xen_route's one call: validate, lock, read the host, plan, report or apply.
+
+Private to the collection: may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
+from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_lock_path
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed, fail_with_rollback
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import InvalidSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import NetlinkError, RouteNetlink, Sysctls
+from ansible_collections.xenfleet.network.plugins.module_utils.route.plan import RoutePlanner
+from ansible_collections.xenfleet.network.plugins.module_utils.route.spec import RouteSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.route.view import read_view
+
+
+def run_route_module(module, sysctls=None):
+    require(module, 'pyroute2')
+    try:
+        spec = RouteSpec(module.params)
+    except InvalidSpec as error:
+        module.fail_json(msg='Invalid options: %s' % error, problems=error.problems)
+    try:
+        net = RouteNetlink()
+    except NetlinkError as error:
+        module.fail_json(msg='xen_route: %s. Nothing was changed.' % error)
+    try:
+        # One lock per network namespace: routes, proxy entries and /proc/sys/net belong to it.
+        with module_locks(module, 'xen_route', [('routes of this network namespace', namespace_lock_path('route'))]):
+            result = converge(module, spec, RoutePlanner(spec, net, sysctls or Sysctls()))
+    finally:
+        net.close()
+    module.exit_json(**result)
+
+
+def converge(module, spec, planner):
+    try:
+        view = read_view(spec, planner.net, planner.sysctls, planner.sysctl_keys, planner.proxy_candidates)
+    except NetlinkError as error:
+        module.fail_json(msg='xen_route: %s. Nothing was changed.' % error)
+    problems = planner.host_problems(view)
+    if problems:
+        module.fail_json(msg='Invalid options for this host: %s. Nothing was changed.' % '; '.join(problems),
+                         problems=problems)
+    before, after = planner.build(view)
+    result = dict(changed=bool(planner.plan), plan=planner.plan.names(), uplink=spec.uplink, main_ip=view.main_ip,
+                  main_ip6=view.main_ip6, routes=after['routes'], proxy_neighbours=after['proxy_neighbours'],
+                  sysctls=after['sysctls'], vif_addresses=after['vif_addresses'],
+                  absent_vifs=[entry.vif for entry in spec.routes if entry.vif not in view.vifs])
+    if spec.persist:
+        result['sysctl_path'] = spec.sysctl_path
+    if module._diff:
+        result['diff'] = dict(before=before, after=after)
+    if module.check_mode or not planner.plan:
+        return result
+    started = time.monotonic()
+    try:
+        planner.plan.apply()
+    except PlanFailed as error:
+        fail_with_rollback(module, 'xen_route', error, planner.plan, 'host')
+    result['apply_seconds'] = round(time.monotonic() - started, 3)
+    return result
