@@ -107,7 +107,8 @@ host_vars:
       elements: dict
     xenfleet_guests:
       description: The guests (name, type, config) and their vifs with exactly the model's keys their lines set
-        (devid, mac, bridge, ip, vifname, script, rate, mtu, model, type, gatewaydev, backend).
+        (mac, bridge, ip, vifname, script, rate, mtu, model, type, gatewaydev, backend), and devid where it is not the
+        vif's position in the list.
       type: list
       elements: dict
     xenfleet_xl_config_dir:
@@ -130,7 +131,7 @@ host_vars:
     xenfleet_topology: multi_bridge
     xenfleet_uplink: eth0
     xenfleet_bridges: [{"name": "xenbr0", "uplink": "eth0", "forward_delay": 15.0}]
-    xenfleet_guests: [{"name": "web", "config": "/etc/xen/web.cfg", "vifs": [{"devid": 0, "bridge": "xenbr0", "ip": ["192.0.2.21"]}]}]
+    xenfleet_guests: [{"name": "web", "config": "/etc/xen/web.cfg", "vifs": [{"bridge": "xenbr0", "ip": ["192.0.2.21"]}]}]
     xenfleet_xl_config_dir: /etc/xen
     xenfleet_bridge_subnets: {"xenbr0": "192.0.2.0/24"}
     xenfleet_antispoof: false

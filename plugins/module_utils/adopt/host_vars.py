@@ -43,9 +43,12 @@ def _vif_label(guest, vif):
     return 'guest %s vif %s' % (guest, vif.get('devid'))
 
 
-def adopt_vif(guest, vif, unexpressed):
-    """The model's vif for one vif of a config: its model keys, as found."""
-    adopted = dict((key, vif[key]) for key in MODEL_VIF_KEYS if key in vif)
+def adopt_vif(guest, vif, position, unexpressed):
+    """The model's vif for one vif of a config: its model keys, as found.
+
+    devid is left out where it is the vif's position, as xl and the model both number vifs by position.
+    """
+    adopted = dict((key, vif[key]) for key in MODEL_VIF_KEYS if key in vif and not (key == 'devid' and vif[key] == position))
     for key in sorted(set(vif) - set(MODEL_VIF_KEYS)):
         value = ','.join(vif[key]) if isinstance(vif[key], list) else vif[key]
         unexpressed.add('%s: %s=%s' % (_vif_label(guest, vif), key, value),
@@ -78,7 +81,7 @@ def adopt_guests(guests, unexpressed):
             unexpressed.add('guest %s: type=%s' % (guest['name'], guest['type']),
                             'the model\'s type is pv or hvm; left out (only vifs of HVM guests get an emulated -emu tap)')
         entry['config'] = guest['config']
-        entry['vifs'] = [adopt_vif(guest['name'], vif, unexpressed) for vif in guest['vifs']]
+        entry['vifs'] = [adopt_vif(guest['name'], vif, position, unexpressed) for position, vif in enumerate(guest['vifs'])]
         adopted.append(entry)
     return adopted
 

@@ -17,9 +17,9 @@ EXPECTED = {
     'xenfleet_bridges': [{'name': 'xenbr0', 'uplink': 'eth0', 'forward_delay': 15.0}],
     'xenfleet_guests': [
         {'name': 'g1', 'type': 'pv', 'config': xen + '/g1.cfg',
-         'vifs': [{'devid': 0, 'mac': '02:00:c0:00:02:15', 'bridge': 'xenbr0', 'ip': ['192.0.2.21'], 'vifname': 'g1-0'}]},
-        {'name': 'g2', 'config': xen + '/g2.cfg', 'vifs': [{'devid': 0, 'mac': '02:00:c0:00:02:16', 'ip': ['192.0.2.22']}]},
-        {'name': 'g3', 'type': 'hvm', 'config': xen + '/g3.cfg', 'vifs': [{'devid': 0, 'bridge': 'xenbr0', 'ip': ['192.0.2.23']}]},
+         'vifs': [{'mac': '02:00:c0:00:02:15', 'bridge': 'xenbr0', 'ip': ['192.0.2.21'], 'vifname': 'g1-0'}]},
+        {'name': 'g2', 'config': xen + '/g2.cfg', 'vifs': [{'mac': '02:00:c0:00:02:16', 'ip': ['192.0.2.22']}]},
+        {'name': 'g3', 'type': 'hvm', 'config': xen + '/g3.cfg', 'vifs': [{'bridge': 'xenbr0', 'ip': ['192.0.2.23']}]},
     ],
     'xenfleet_xl_config_dir': xen,
     'xenfleet_bridge_subnets': {'xenbr0': '192.0.2.0/24'},

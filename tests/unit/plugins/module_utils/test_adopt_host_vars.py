@@ -68,7 +68,7 @@ def test_network_bridge_by_hand_is_multi_bridge_with_everything_expressed():
         'xenfleet_topology': 'multi_bridge',
         'xenfleet_uplink': 'eth0',
         'xenfleet_bridges': [{'name': 'xenbr0', 'uplink': 'eth0'}],
-        'xenfleet_guests': [{'name': 'web', 'config': '/etc/xen/web.cfg', 'vifs': [dict(FULL, devid=0)]}],
+        'xenfleet_guests': [{'name': 'web', 'config': '/etc/xen/web.cfg', 'vifs': [FULL]}],
         'xenfleet_xl_config_dir': '/etc/xen',
         'xenfleet_bridge_subnets': {'xenbr0': '192.0.2.0/24'},
         'xenfleet_antispoof': False,
@@ -95,10 +95,17 @@ def test_vifs_without_mac_or_vifname_and_unknown_keys_are_listed():
     guests = [guest('a', dict(bridge='xenbr0', ip=['192.0.2.30'])),
               guest('b', dict(FULL, mac='02:00:c0:00:02:16', vifname='b-0', vlan='5', extra=['accel=x']), type='pvh')]
     _topology, host_vars, unexpressed = adopt(network([bridge('xenbr0', ports=['eth0'], addresses=['192.0.2.10/24'])]), guests)
-    assert host_vars['xenfleet_guests'][0]['vifs'] == [{'devid': 0, 'bridge': 'xenbr0', 'ip': ['192.0.2.30']}]
+    assert host_vars['xenfleet_guests'][0]['vifs'] == [{'bridge': 'xenbr0', 'ip': ['192.0.2.30']}]
     assert 'vlan' not in host_vars['xenfleet_guests'][1]['vifs'][0] and 'type' not in host_vars['xenfleet_guests'][1]
     assert whats(unexpressed) == ['guest a vif 0: no mac', 'guest a vif 0: no vifname', 'guest b: type=pvh',
                                   'guest b vif 0: extra=accel=x', 'guest b vif 0: vlan=5']
+
+
+def test_devid_kept_only_where_it_is_not_the_position():
+    second = dict(bridge='xenbr1', ip=['10.0.1.5'], mac='02:00:0a:00:01:05', vifname='web-1')
+    _topology, host_vars, _unexpressed = adopt(network([bridge('xenbr0', ports=['eth0'])]),
+                                               [guest('web', FULL, dict(second, devid=3)), guest('db', dict(FULL, devid=0), second)])
+    assert [vif.get('devid') for one in host_vars['xenfleet_guests'] for vif in one['vifs']] == [None, 3, None, None]
 
 
 def test_unreadable_and_nameless_configs_are_left_out():
