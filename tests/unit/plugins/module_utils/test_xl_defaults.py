@@ -115,8 +115,11 @@ def test_script_names_and_absolute_paths_are_taken(value):
 
 
 # 16 characters are too many for a device, not for a script.
-@pytest.mark.parametrize('value', [value for value in HOSTILE_VALUES if value != 'b' * 16] + ['../vif-bridge', '/etc/xen/../../bin/sh', 'vif-bridge/', '//x', '-x',
-                                                    '/etc/./x', 'x' * 65, 'relative/path'])
+HOSTILE_SCRIPTS = [value for value in HOSTILE_VALUES if value != 'b' * 16] + [
+    '../vif-bridge', '/etc/xen/../../bin/sh', 'vif-bridge/', '//x', '-x', '/etc/./x', 'x' * 65, 'relative/path']
+
+
+@pytest.mark.parametrize('value', HOSTILE_SCRIPTS)
 def test_hostile_scripts_are_refused_naming_option_and_value(value):
     problems = defaults.script_problems('vif_script', value)
     assert len(problems) == 1 and problems[0].startswith("vif_script '%s' " % value)
