@@ -32,13 +32,14 @@ roles_prepare() {
 
 # roles_play NAME PLAYBOOK [ansible-playbook args...]: runs from upstream over
 # SSH, keeps the output in $LAB_DIR/NAME.log, sets PLAY_RC, PLAY_CHANGED
-# (changed= of the dom0 in the recap) and PLAY_SECONDS.
+# (changed= of the dom0 in the recap) and PLAY_SECONDS. Deprecation warnings
+# are on (ansible-test turns them off), since one of them is a proof.
 roles_play() {
     local name="$1" playbook="$2" started
     shift 2
     started="$(date +%s.%N)"
     PLAY_RC=0
-    "$LAB_PYTHON" "$LAB_TOOL" exec --workdir "$LAB_DIR" upstream -- env ANSIBLE_NOCOLOR=1 \
+    "$LAB_PYTHON" "$LAB_TOOL" exec --workdir "$LAB_DIR" upstream -- env ANSIBLE_NOCOLOR=1 ANSIBLE_DEPRECATION_WARNINGS=true \
         ansible-playbook -i "$LAB_DIR/inventory.ini" -i "$LAB_DIR/fleet.ini" "$playbook" "$@" >"$LAB_DIR/$name.log" 2>&1 ||
         PLAY_RC=$?
     PLAY_SECONDS="$(echo "$(date +%s.%N) - $started" | bc)"
