@@ -40,7 +40,8 @@ FLAGS = {'trusted': True, 'untrusted': False}
 # xl reads these with strtoul(..., 10); leading zeros carry no meaning.
 DECIMAL_KEYS = ('mtu', 'devid')
 
-_DECIMAL_RE = re.compile(r'^[0-9]+$')
+# \Z, not $: '$' also matches before a final newline, and '0\n' would pass as 0 with the newline dropped unseen.
+_DECIMAL_RE = re.compile(r'[0-9]+\Z')
 
 
 def canonical_mac(text):
