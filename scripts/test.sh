@@ -180,7 +180,7 @@ stage_integration() {
 # What a Debian 12 dom0 runs modules with: its own python3 and the distribution's packages (setup.sh
 # installs python3-pyroute2 python3-netaddr python3-pytest python3-hypothesis), never the venv's pins.
 DISTRO_PYTHON="${DISTRO_PYTHON:-/usr/bin/python3}"
-read -r -a DISTRO_TARGETS <<<"${DISTRO_TARGETS:-xen_bridge xen_vif xen_nat xen_antispoof}"
+read -r -a DISTRO_TARGETS <<<"${DISTRO_TARGETS:-xen_bridge xen_vif xen_nat xen_antispoof xen_route}"
 
 stage_distro() {
     cd "$COLLECTION"
