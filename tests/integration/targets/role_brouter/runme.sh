@@ -13,6 +13,14 @@ here="$(pwd)"
 lab_up lab.json
 roles_prepare g1 g2 g3
 
+echo "== check mode on the fresh dom0"
+roles_play check "$here/converge.yml" --check
+[[ $PLAY_RC -eq 0 ]] || roles_show_log check
+check "a check-mode run plans the whole dom0" test "$PLAY_RC" -eq 0
+check_not "  and changes nothing (no xenbr0)" in_ns dom0 ip link show xenbr0
+check_not "  (no vif entry in g1.cfg)" grep -q '^vif' "$LAB_DIR/xen/g1.cfg"
+check_not "  (no sysctl.d file)" test -e "$LAB_DIR/60-xenfleet-brouter.conf"
+
 echo "== converge, with NAT"
 roles_play converge "$here/converge.yml"
 [[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
