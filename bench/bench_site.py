@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -212,16 +213,31 @@ def slowest_tasks(results, kind='rerun', top=6):
     return '\n'.join(lines)
 
 
+def variant_collection(directory):
+    """A copy of the collection whose dom0_base runs xen_bridge without async: what the bridges' async polling costs."""
+    root = os.path.join(directory, 'variant')
+    target = os.path.join(root, 'ansible_collections', 'xenfleet', 'network')
+    shutil.copytree(REPO, target, ignore=shutil.ignore_patterns('.venv', '.git', 'tests', '__pycache__', '.pytest_cache'))
+    tasks = os.path.join(target, 'roles', 'dom0_base', 'tasks', 'bridges.yml')
+    with open(tasks) as stream:
+        text = stream.read()
+    with open(tasks, 'w') as stream:
+        stream.write(re.sub(r'(?m)^  (async|poll): .*\n', '', text))
+    return root
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--guests', type=int, nargs='+', default=[2, 20, 200, 1000])
     parser.add_argument('--reruns', type=int, default=3, help='reruns without change per N; the least counts (default 3)')
+    parser.add_argument('--sync-bridges', action='store_true',
+                        help="run a copy of the collection whose dom0_base calls xen_bridge without async (what the polling costs)")
     parser.add_argument('--tasks', action='store_true', help='also print the slowest tasks of each run')
     parser.add_argument('--json', help='write the raw results to this file')
     args = parser.parse_args()
     results = {}
     with tempfile.TemporaryDirectory(prefix='xenfleet-bench-site-') as directory:
-        collections = link_collection(directory)
+        collections = variant_collection(directory) if args.sync_bridges else link_collection(directory)
         callbacks = os.path.join(directory, 'callbacks')
         os.makedirs(callbacks)
         with open(os.path.join(callbacks, 'bench_timing.py'), 'w') as stream:
