@@ -155,7 +155,7 @@ def live_steps(module, plans, result):
 
     One `xl list` tells which guests run; only those get an `xl network-list`."""
     xl = module.get_bin_path('xl')
-    live = dict(xl=xl, running=[], commands=[], steps=[], note=None)
+    live = dict(xl=xl, running=[], vifs={}, commands=[], steps=[], note=None)
     result['live'] = live
     if xl is None:
         live['note'] = 'xl is not installed on this host'
@@ -169,7 +169,7 @@ def live_steps(module, plans, result):
                 continue
             live['running'].append(plan.name)
             vifs = parse_network_list(_run(module, network_list_command(xl, plan.name)))
-            live.setdefault('vifs', {})[plan.name] = [live_vif_dict(vif) for vif in vifs]
+            live['vifs'][plan.name] = [live_vif_dict(vif) for vif in vifs]
             steps.extend(_guest_live_steps(xl, plan, vifs))
     except (XlOutputError, LivePlanError) as error:
         module.fail_json(msg='live: %s; no config was changed' % error, **dict(result, changed=False))

@@ -56,7 +56,7 @@ def locked_directories(config_dir, paths):
     """(directory, lock file) of each directory whose configs this run reads or writes: config_dir, whose
     every config the uniqueness checks read, and the configs' own. Real paths, so that every spelling of
     one directory takes the same lock (xen_vif and xen_guest_vifs take the same ones)."""
-    directories = set(os.path.realpath(os.path.dirname(os.path.abspath(path))) for path in paths)
+    directories = set(os.path.realpath(directory) for directory in set(os.path.dirname(os.path.abspath(path)) for path in paths))
     if config_dir:
         directories.add(os.path.realpath(config_dir))
     return [(directory, lock_path('xl', directory)) for directory in directories]
