@@ -9,6 +9,11 @@ source ../setup_xenlab/lab.sh
 source ../setup_xenfleet_roles/roles.sh
 here="$(pwd)"
 
+# Proxy ARP answers after a random delay of up to neigh.<if>.proxy_delay (0.8 s); a first
+# packet that needs two proxied answers (upstream's for the guest, the guest's for the router)
+# may wait 1.6 s, longer than roles.sh's pings allow.
+pings() { in_ns "$1" ping -c 3 -W 3 -i 0.3 "$2"; }
+
 lab_up lab.json
 roles_prepare g1 g2
 
