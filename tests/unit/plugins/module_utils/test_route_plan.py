@@ -11,10 +11,11 @@ import pytest
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import (
     AF_INET, AF_INET6, Address, Link, Route)
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed
-from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import ROUTE_PROTOCOL, HostRoute, Sysctls
+from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import (
+    ROUTE_PROTOCOL, HostRoute, NetlinkError, Sysctls)
 from ansible_collections.xenfleet.network.plugins.module_utils.route.plan import RoutePlanner, render_sysctl_file
 from ansible_collections.xenfleet.network.plugins.module_utils.route.spec import RouteSpec
-from ansible_collections.xenfleet.network.plugins.module_utils.route.view import read_view
+from ansible_collections.xenfleet.network.plugins.module_utils.route.view import read_sysctl_file, read_view
 
 ADMIN_ROUTE = Route(AF_INET, '203.0.113.0/24', None, 0, 254, 4, 253, None)
 
@@ -236,3 +237,12 @@ def test_sysctls_read_and_write_under_a_root_and_name_the_key_on_failure(tmp_pat
 def test_own_route_marker_is_not_a_kernel_or_boot_protocol():
     assert ROUTE_PROTOCOL not in (0, 1, 2, 3, 4, 9, 16, 186, 187, 188, 189, 192)
     assert HostRoute(AF_INET, '192.0.2.50/32', 'vif1.0', '192.0.2.10').prefsrc == '192.0.2.10'
+
+
+def test_a_sysctl_path_under_a_file_reads_as_absent_and_a_directory_is_named(tmp_path):
+    (tmp_path / 'blocker').write_text('a file\n')
+    assert read_sysctl_file(str(tmp_path / 'blocker' / '60.conf')) is None
+    (tmp_path / 'dir.conf').mkdir()
+    with pytest.raises(NetlinkError) as caught:
+        read_sysctl_file(str(tmp_path / 'dir.conf'))
+    assert 'sysctl_path %s cannot be read' % (tmp_path / 'dir.conf') in str(caught.value)
