@@ -14,7 +14,7 @@ short_description: Converge the vif lists of all of a dom0's guests in one call
 version_added: 0.2.0
 description:
   - Makes the C(vif = [...]) list of the xl config of every guest in O(guests) what the guest's O(guests[].vifs)
-    says, in one task: the whole desired state of a dom0's guest interfaces at once, instead of one
+    says, in one task, the whole desired state of a dom0's guest interfaces at once, instead of one
     M(xenfleet.network.xen_vif) task per vif (which reads every config of the dom0 again for each vif).
   - Uses M(xenfleet.network.xen_vif)'s parser, editor, rules and V(auto) schemes, so a vif written by one module reads
     the same to the other. Only the entries concerned change; every other byte of a file (comments, other keys,
@@ -122,7 +122,7 @@ options:
     default: /etc/xen
   exclusive:
     description:
-      - V(true) makes each listed guest's vif list exactly O(guests[].vifs): vifs the list does not name are removed.
+      - V(true) makes each listed guest's vif list exactly O(guests[].vifs); vifs the list does not name are removed.
       - V(false) sets the listed vifs and keeps the guest's others.
     type: bool
     default: true

@@ -36,7 +36,6 @@ from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import (
 )
 
 
-
 def config_path(params):
     return params['config'] or os.path.join(params['config_dir'], '%s.cfg' % params['domain'])
 
