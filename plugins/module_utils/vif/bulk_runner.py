@@ -25,6 +25,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.plan impor
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.bulk import guest_problems, plan_guests, vif_dicts
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlan
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import (
+    dom0_claims,
     locked_directories,
     os_failure,
     problem_dict,
@@ -34,7 +35,6 @@ from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import
 )
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import VifValidationError
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import decode_config, encode_config
-from ansible_collections.xenfleet.network.plugins.module_utils.xl.guests import guest_claims, scan_config_dir
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import (
     LivePlanError,
     XlOutputError,
@@ -95,21 +95,14 @@ def read_configs(module, paths):
 
 
 def other_claims(module, params, paths):
-    """The VifClaims of every config in config_dir that the task does not list, and a warning per unreadable one."""
-    claims, config_dir = [], params['config_dir']
-    if not config_dir or not os.path.isdir(config_dir):
-        return claims
+    """The VifClaims of every config in config_dir that the task does not list; a warning per unreadable one."""
     try:
-        os.listdir(config_dir)
-        guests = scan_config_dir(config_dir, skip=list(paths.values()))
+        claims, warnings = dom0_claims(params['config_dir'], list(paths.values()))
     except (IOError, OSError) as error:
         module.fail_json(msg='reading the config directory %s (to check that MACs, addresses and vif names are unique): %s; '
-                         'no config was changed' % (config_dir, getattr(error, 'strerror', None) or error), changed=False)
-    for guest in guests:
-        if guest.error is not None:
-            module.warn('%s was not checked for duplicate MACs, addresses and vif names: %s' % (guest.path, guest.error))
-        else:
-            claims.extend(guest_claims(guest))
+                         'no config was changed' % (params['config_dir'], getattr(error, 'strerror', None) or error), changed=False)
+    for warning in warnings:
+        module.warn(warning)
     return claims
 
 

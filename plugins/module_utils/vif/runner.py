@@ -61,15 +61,16 @@ def locked_directories(config_dir, paths):
     return [(directory, lock_path('xl', directory)) for directory in directories]
 
 
-def dom0_claims(params, path):
-    """What the dom0's other configs (and the task's claims) hold, and a warning per unreadable config.
+def dom0_claims(config_dir, skip, claims=None):
+    """What the dom0's other configs (all but skip: a path or paths) and the task's claims hold, and a warning
+    per unreadable config.
 
     A directory that cannot be listed raises OSError: the uniqueness checks would silently check nothing."""
-    claims = list(params['claims'] or [])
+    claims = list(claims or [])
     warnings = []
-    if params['config_dir'] and os.path.isdir(params['config_dir']):
-        os.listdir(params['config_dir'])
-        for guest in scan_config_dir(params['config_dir'], skip=path):
+    if config_dir and os.path.isdir(config_dir):
+        os.listdir(config_dir)
+        for guest in scan_config_dir(config_dir, skip=skip):
             if guest.error is not None:
                 warnings.append('%s was not checked for duplicate MACs, addresses and vif names: %s' % (guest.path, guest.error))
             else:
@@ -144,7 +145,7 @@ def converge(module, path):
         module.fail_json(msg='%s does not exist; xen_vif edits the vif list of an existing xl domain config' % path, config=path)
     text = decode_config(data)
     try:
-        claims, warnings = dom0_claims(params, path)
+        claims, warnings = dom0_claims(params['config_dir'], path, params['claims'])
     except (IOError, OSError) as error:
         os_failure(module, 'reading the config directory %s (to check that MACs, addresses and vif names are unique)'
                    % params['config_dir'], path, error)
