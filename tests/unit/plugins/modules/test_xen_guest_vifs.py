@@ -109,3 +109,23 @@ def test_it_takes_xen_vifs_lock_so_the_two_exclude_each_other(xen_dir):
         failed = run(FakeModule(params(xen_dir)))
     assert isinstance(failed, Failed) and 'xen_vif' in failed.result['msg'] and failed.result['lock'] == ours[0][1]
     assert contents(xen_dir) == CONFIGS
+
+
+def test_an_unreadable_config_dir_fails_instead_of_checking_nothing(xen_dir, monkeypatch):
+    listdir = os.listdir
+
+    def guarded(path):
+        if str(path) == str(xen_dir):
+            raise OSError(errno.EACCES, os.strerror(errno.EACCES), path)
+        return listdir(path)
+    monkeypatch.setattr(os, 'listdir', guarded)
+    failed = run(FakeModule(params(xen_dir)))
+    assert isinstance(failed, Failed) and 'Permission denied' in failed.result['msg'] and 'no config was changed' in failed.result['msg']
+    assert contents(xen_dir) == CONFIGS
+
+
+def test_an_other_config_that_cannot_be_parsed_is_skipped_with_a_warning(xen_dir):
+    (xen_dir / 'broken.cfg').write_bytes(b'name = "broken"\nvif = [ "a" \n')
+    module = FakeModule(params(xen_dir))
+    assert isinstance(run(module), Exited)
+    assert [warning for warning in module.warnings if 'broken.cfg was not checked for duplicate' in warning]
