@@ -55,6 +55,10 @@ def host_vars(lab, guests):
     return {
         'ansible_connection': 'local',
         'ansible_python_interpreter': os.path.join(workdir, 'dom0-python'),
+        'xenfleet_topology': 'multi_bridge',
+        # The lab dom0 is a namespace of this machine: apt and /etc/xen/xl.conf are the machine's own.
+        'xenfleet_install_packages': False,
+        'xenfleet_xl_conf_path': os.path.join(workdir, 'xen', 'xl.conf'),
         'xenfleet_bridges': [
             {'name': 'xenbr0', 'uplink': 'eth0', 'persist': 'ifupdown',
              'persist_path': os.path.join(workdir, 'interfaces.d', 'xenbr0')},
@@ -63,7 +67,7 @@ def host_vars(lab, guests):
         ],
         'xenfleet_xl_config_dir': os.path.join(workdir, 'xen'),
         'xenfleet_bridge_subnets': {'xenbr0': '192.0.2.0/24', 'xenbr1': '10.0.1.0/24'},
-        'xen_guests': [{'name': name,
+        'xenfleet_guests': [{'name': name,
                         'vifs': [{'devid': 0, 'bridge': bridge, 'ip': [address], 'mac': 'auto', 'vifname': '%s-0' % name}]}
                        for name, bridge, address in guests],
         'xenfleet_nat': [{
@@ -110,6 +114,8 @@ class Fleet:
         for host, lab in self.labs.items():
             directory = os.path.join(lab.state['workdir'], 'xen')
             os.makedirs(directory, exist_ok=True)
+            with open(os.path.join(directory, 'xl.conf'), 'w') as stream:
+                stream.write('# xl.conf of this dom0\nautoballoon="off"\n')
             for name, _bridge, _address in FLEET[host]:
                 with open(os.path.join(directory, '%s.cfg' % name), 'w') as stream:
                     stream.write('# %s, a PV guest\nname = "%s"\ntype = "pvh"\nmemory = 1024\nvcpus = 2\n'
@@ -176,7 +182,7 @@ def forged_mac_is_dropped(lab, guest, mac):
 
 
 def prove_conflicts_refused(fleet, report):
-    duplicate = json.dumps({'xen_guests': [{'name': 'twin', 'vifs': [{'devid': 0, 'bridge': 'xenbr0', 'ip': ['192.0.2.99'],
+    duplicate = json.dumps({'xenfleet_guests': [{'name': 'twin', 'vifs': [{'devid': 0, 'bridge': 'xenbr0', 'ip': ['192.0.2.99'],
                                                                      'mac': '02:00:c0:00:02:63', 'vifname': 'twin-0'}]}]})
     completed, _recap, _seconds = fleet.converge('-e', duplicate)
     untouched = all(not any(link['ifname'] == 'xenbr0' for link in kernel_links(lab)) for lab in fleet.labs.values())
