@@ -29,6 +29,7 @@ APT_PACKAGES=(
     netbase                         # /etc/ethertypes, which ebtables names ethertypes by
     git rsync                       # scripts/test.sh copies the checkout
     shellcheck                      # ansible-test sanity's shellcheck test
+    graphviz                        # dot lays out the demo's fleet diagram (SVG)
     ca-certificates                 # pip talks to the package index over TLS
     # test.sh distro: the module code under Debian's own python3 and the library versions it ships
     python3-pyroute2 python3-netaddr python3-pytest python3-hypothesis
