@@ -11,7 +11,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import time
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
@@ -21,7 +20,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec im
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftError
-from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan, PlanFailed, fail_with_rollback
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan, apply_plan
 
 BRIDGE_SYSCTL_DIR = '/proc/sys/net/bridge'
 # The kernel ORs these with each bridge's own nf_call_* option. The nftables backend filters in the
@@ -141,12 +140,7 @@ def converge(module, spec, backends):
             chosen.remember(applied=False)
         result.update(counters_result(chosen, spec, changes[-1]))
         return result
-    started = time.monotonic()
-    try:
-        plan.apply()
-    except PlanFailed as error:
-        fail_with_rollback(module, 'xen_antispoof', error, plan, 'firewall')
-    result['apply_seconds'] = round(time.monotonic() - started, 3)
+    apply_plan(module, plan, result, 'xen_antispoof', 'firewall')
     chosen.remember(applied=bool(changes[-1]))
     result.update(counters_result(chosen, spec, changes[-1], refresh=True))
     return result

@@ -7,7 +7,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
@@ -20,7 +19,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.deps impor
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown import render_bridge_stanza
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink, NetlinkError
-from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed, fail_with_rollback
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import apply_plan
 
 
 MACHINE_ID_PATH = '/etc/machine-id'
@@ -77,13 +76,7 @@ def converge(module, spec, net, checker):
         result['diff'] = diffs(spec, before_bridge, before_uplink, after, planner.after_uplink, view.persisted, persisted_after)
     if module.check_mode or not planner.plan:
         return result
-    started = time.monotonic()
-    try:
-        planner.plan.apply()
-    except PlanFailed as error:
-        fail_with_rollback(module, 'xen_bridge %s' % spec.name, error, planner.plan, 'host')
-    result['apply_seconds'] = round(time.monotonic() - started, 3)
-    return result
+    return apply_plan(module, planner.plan, result, 'xen_bridge %s' % spec.name)
 
 
 def plan_persistence(planner, spec, view):

@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 
 class PlanFailed(Exception):
     """A step failed; the steps done before it were rolled back, newest first (or tried to be).
@@ -53,6 +55,18 @@ def fail_with_rollback(module, subject, error, plan, what='host'):
         message += '. The %s was left as it was before this task.' % what
     module.fail_json(msg=message, **error.result(plan))
 
+
+
+def apply_plan(module, plan, result, subject, what='host'):
+    """Run a plan that is not empty, timing it into result['apply_seconds']; a failed step fails the
+    module with the rollback report (fail_with_rollback)."""
+    started = time.monotonic()
+    try:
+        plan.apply()
+    except PlanFailed as error:
+        fail_with_rollback(module, subject, error, plan, what)
+    result['apply_seconds'] = round(time.monotonic() - started, 3)
+    return result
 
 class Step:
     """One named change; undo is None when nothing needs undoing. A step whose change cannot be undone

@@ -12,7 +12,6 @@ __metaclass__ = type
 
 import functools
 import os
-import time
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_service import (
@@ -26,7 +25,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.nat.view import r
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink, NetlinkError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import Nft, NftError
-from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed, fail_with_rollback
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import apply_plan
 
 SBIN_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin']
 
@@ -98,11 +97,6 @@ def converge(module, spec, paths, actors):
     if module.check_mode or not planner.plan:
         result['dnsmasq']['pid'] = view.dnsmasq_pid
         return result
-    started = time.monotonic()
-    try:
-        planner.plan.apply()
-    except PlanFailed as error:
-        fail_with_rollback(module, 'xen_nat %s' % spec.name, error, planner.plan, 'host')
+    apply_plan(module, planner.plan, result, 'xen_nat %s' % spec.name)
     result['dnsmasq']['pid'] = actors.service.running_pid()
-    result['apply_seconds'] = round(time.monotonic() - started, 3)
     return result

@@ -10,11 +10,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_lock_path
-from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed, fail_with_rollback
+from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import apply_plan
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import InvalidSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import NetlinkError, RouteNetlink, Sysctls
 from ansible_collections.xenfleet.network.plugins.module_utils.route.plan import RoutePlanner
@@ -61,10 +60,4 @@ def converge(module, spec, planner):
         result['diff'] = dict(before=before, after=after)
     if module.check_mode or not planner.plan:
         return result
-    started = time.monotonic()
-    try:
-        planner.plan.apply()
-    except PlanFailed as error:
-        fail_with_rollback(module, 'xen_route', error, planner.plan, 'host')
-    result['apply_seconds'] = round(time.monotonic() - started, 3)
-    return result
+    return apply_plan(module, planner.plan, result, 'xen_route')

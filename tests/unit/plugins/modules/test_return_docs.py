@@ -32,6 +32,7 @@ RUNNERS = {
 }
 SHARED = {
     'fail_with_rollback': 'module_utils/common/plan.py',
+    'apply_plan': 'module_utils/common/plan.py',
     'module_locks': 'module_utils/common/locks.py',
 }
 
