@@ -12,6 +12,8 @@
 #   docs         antsibull-docs lint-collection-docs --plugin-docs, as the
 #                community collections' CI lints their docs
 #   integration  ansible-test integration on this host (needs root)
+#   molecule     molecule test --all (tests/molecule.sh): one scenario per
+#                role on a namespace lab dom0 reached over SSH (needs root)
 #   distro       the module code under Debian 12's own python3 and its
 #                python3-pyroute2 (0.7.2) and python3-netaddr (0.8.0): the
 #                module_utils unit tests, then one integration target per
@@ -34,7 +36,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
-ALL_STAGES=(unit sanity lint docs integration distro)
+ALL_STAGES=(unit sanity lint docs integration molecule distro)
 SKIPPED=99 # a stage function returns this when it has nothing to test
 
 # ansible-test sanity tests left out, with the reason. None today: every
@@ -177,6 +179,10 @@ stage_integration() {
         --allow-root --allow-destructive --continue-on-error "${chosen[@]}"
 }
 
+stage_molecule() {
+    bash "$REPO/tests/molecule.sh"
+}
+
 # What a Debian 12 dom0 runs modules with: its own python3 and the distribution's packages (setup.sh
 # installs python3-pyroute2 python3-netaddr python3-pytest python3-hypothesis), never the venv's pins.
 DISTRO_PYTHON="${DISTRO_PYTHON:-/usr/bin/python3}"
@@ -271,7 +277,7 @@ main() {
     for stage in "$@"; do
         case $stage in
         -h | --help) usage 0 ;;
-        unit | sanity | lint | docs | integration | distro | realxen) stages+=("$stage") ;;
+        unit | sanity | lint | docs | integration | molecule | distro | realxen) stages+=("$stage") ;;
         *)
             echo "unknown stage: $stage" >&2
             usage 2 >&2
