@@ -15,6 +15,7 @@ import re
 import shlex
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, address_cidr, route_label
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.view import autoconfigured
 
 HEADER = ('# Managed by xenfleet.network (xen_bridge): this file is rewritten on every run.\n'
           '# The uplink must not have an address stanza of its own elsewhere.\n')
@@ -57,7 +58,8 @@ def render_bridge_stanza(name, options, mac, mtu, ports, addresses, routes):
     name = word('iface', name)
     lines = [HEADER.rstrip('\n'), 'auto %s' % name]
     v4 = [address for address in addresses if address.family == AF_INET]
-    v6 = [address for address in addresses if address.family == AF_INET6]
+    # the kernel configures these by itself at boot, from the router's advertisements
+    v6 = [address for address in addresses if address.family == AF_INET6 and not autoconfigured(address)]
     dynamic_v4 = any(not address.permanent for address in v4)
     method = 'dhcp' if dynamic_v4 else ('static' if v4 else 'manual')
     lines.append('iface %s inet %s' % (name, method))
@@ -67,12 +69,10 @@ def render_bridge_stanza(name, options, mac, mtu, ports, addresses, routes):
     elif method == 'manual':
         lines.append('    ' + command('up', 'ip', 'link', 'set', 'dev', name, 'up'))
     if v6:
-        dynamic_v6 = any(not address.permanent for address in v6)
         lines.append('')
-        lines.append('iface %s inet6 %s' % (name, 'auto' if dynamic_v6 else 'static'))  # name: a word already
-        if not dynamic_v6:
-            lines.append('    dad-attempts 0')
-            lines.extend(_indent(_static_lines(name, v6, routes, AF_INET6)))
+        lines.append('iface %s inet6 static' % name)  # name: a word already
+        lines.append('    dad-attempts 0')
+        lines.extend(_indent(_static_lines(name, v6, routes, AF_INET6)))
     return '\n'.join(lines) + '\n'
 
 

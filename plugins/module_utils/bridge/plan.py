@@ -16,7 +16,7 @@ __metaclass__ = type
 
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import InvalidSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.view import (
-    contains_address, describe_bridge, describe_uplink, same_address)
+    autoconfigured, contains_address, describe_bridge, describe_uplink, same_address)
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import (
     AF_INET, AF_INET6, Address, address_cidr, route_label)
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan
@@ -180,7 +180,7 @@ class BridgePlanner:
     def _plan_uplink_migration(self, addresses):
         spec, view, net = self.spec, self.view, self.net
         for address in view.uplink_addresses:
-            if not contains_address(addresses, address):
+            if not contains_address(addresses, address) and not autoconfigured(address):
                 self._add_address(spec.name, address)
                 addresses.append(address)
         if view.uplink.master != (view.bridge.index if view.bridge is not None else -1):
@@ -211,7 +211,8 @@ class BridgePlanner:
         uplink_enslaved = view.uplink is not None and view.uplink.master == view.bridge.index
         if uplink_enslaved:
             declared = declared_addresses(spec)
-            returning = [address for address in view.bridge_addresses if not contains_address(declared, address)]
+            returning = [address for address in view.bridge_addresses
+                         if not contains_address(declared, address) and not autoconfigured(address)]
             for address in returning:
                 if not contains_address(view.uplink_addresses, address):
                     self._add_address(spec.uplink, address)

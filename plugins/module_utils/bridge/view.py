@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import address_cidr, route_label
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET6, address_cidr, route_label
 
 
 class HostView:
@@ -47,6 +47,16 @@ def read_host_view(net, spec, read_file):
     if spec.persist != 'none' or spec.state == 'absent':
         view.persisted = read_file(spec.persist_path)
     return view
+
+
+def autoconfigured(address):
+    """An IPv6 address with a lifetime (SLAAC from a router advertisement, or DHCPv6): the kernel's, not ours.
+
+    Moved by hand it would come back permanent (added without a lifetime), and
+    the next run would persist it as static. The bridge learns its own from the
+    next advertisement, as it relearns the advertised routes.
+    """
+    return address.family == AF_INET6 and not address.permanent
 
 
 def same_address(first, second):

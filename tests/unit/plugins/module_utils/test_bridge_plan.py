@@ -8,6 +8,7 @@ __metaclass__ = type
 
 import pytest
 
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown import render_bridge_stanza
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.plan import BridgePlanner
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import BridgeSpec, InvalidSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.view import HostView
@@ -175,3 +176,45 @@ def test_absent_without_uplink_refuses_to_delete_the_bridge_carrying_dom0s_route
     with pytest.raises(InvalidSpec) as raised:
         planner(migrated_view(), uplink=None, state='absent')
     assert raised.value.problems[0].startswith("bridge 'xenbr0' carries routes (0.0.0.0/0 via 192.0.2.1 dev xenbr0")
+
+
+# A SLAAC address as the kernel lists it on a NIC that hears router advertisements (QEMU's user network sends them).
+SLAAC6 = Address(AF_INET6, 'fec0::5054:ff:fe12:3456', 64, False)
+
+
+def slaac_fresh_view():
+    return HostView(uplink=nic(), uplink_addresses=[PRIMARY, SLAAC6], uplink_routes=[DEFAULT4])
+
+
+def test_slaac_address_is_left_to_the_kernel_not_moved():
+    # moved by hand it would read back permanent, and the next run would persist it as static (the real-Xen lane)
+    plan = planner(slaac_fresh_view())
+    after = plan.plan_present()
+    names = plan.plan.names()
+    assert 'add address fec0::5054:ff:fe12:3456/64 to xenbr0' not in names
+    assert 'delete address fec0::5054:ff:fe12:3456/64 from eth0' in names
+    assert after['addresses'] == ['192.0.2.10/24']
+
+
+def test_stanza_is_the_same_before_and_after_the_bridge_learns_its_slaac_address():
+    first = planner(slaac_fresh_view())
+    first.plan_present()
+    learned = HostView(bridge=bridge(), bridge_ports=['eth0'], bridge_addresses=[PRIMARY, SLAAC6],
+                       bridge_routes=[DEFAULT4], uplink=nic(master=3))
+    second = planner(learned)
+    second.plan_present()
+    assert second.plan.names() == []
+    stanzas = [render_bridge_stanza('xenbr0', BRIDGE_OPTIONS, NIC_MAC, None, ['eth0'], run.after['addresses'],
+                                    run.after['routes']) for run in (first, second)]
+    assert stanzas[0] == stanzas[1]
+    assert 'inet6' not in stanzas[0] and 'fec0::' not in stanzas[0]
+
+
+def test_removed_bridge_gives_the_uplink_its_static_addresses_not_the_slaac_one():
+    learned = HostView(bridge=bridge(), bridge_ports=['eth0'], bridge_addresses=[PRIMARY, SLAAC6, GLOBAL6],
+                       bridge_routes=[DEFAULT4], uplink=nic(master=3))
+    plan = planner(learned, state='absent')
+    plan.plan_absent()
+    names = plan.plan.names()
+    assert 'add address 2001:db8:1::10/64 to eth0' in names
+    assert 'add address fec0::5054:ff:fe12:3456/64 to eth0' not in names

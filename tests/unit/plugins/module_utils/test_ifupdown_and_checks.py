@@ -40,6 +40,14 @@ def test_dynamic_address_becomes_dhcp():
     assert 'iface xenbr0 inet dhcp\n' in text
 
 
+def test_slaac_address_is_left_to_the_kernel_and_a_static_one_kept():
+    text = render_bridge_stanza('xenbr0', OPTIONS, None, None, ['eth0'],
+                                [Address(AF_INET, '192.0.2.10', 24, True), Address(AF_INET6, 'fec0::1', 64, False),
+                                 Address(AF_INET6, '2001:db8:1::10', 64, True)], [])
+    assert 'iface xenbr0 inet6 static\n    dad-attempts 0\n    address 2001:db8:1::10/64\n' in text
+    assert 'fec0::1' not in text and 'inet6 auto' not in text
+
+
 def test_guest_only_bridge_without_addresses_is_manual_and_brought_up():
     text = render_bridge_stanza('xenbr1', OPTIONS, None, 9000, [], [], [])
     assert 'iface xenbr1 inet manual\n' in text and 'bridge_ports none' in text
