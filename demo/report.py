@@ -26,7 +26,11 @@ def read_dom0(host, lab):
     routes = [{'destination': route['dst'], 'device': route['dev'], 'source': route.get('prefsrc', '')}
               for route in json.loads(lab.run('dom0', ['ip', '-j', 'route', 'show', 'proto', '212']).stdout)]
     masters = dict((link['ifname'], link.get('master')) for link in links)
+    uplink = [link for link in links if link['ifname'] == 'eth0'][0]
     return {'host': host, 'topology': FLEET[host]['topology'], 'namespace': lab.ns('dom0'), 'bridges': bridges,
+            'uplink': {'name': 'eth0', 'master': uplink.get('master'),
+                       'addresses': ['%s/%s' % (info['local'], info['prefixlen']) for info in uplink.get('addr_info', [])
+                                     if info.get('scope') == 'global']},
             'host_routes': routes, 'masters': masters}
 
 
@@ -65,6 +69,9 @@ def text(report):
                                                         ', '.join('%s changed=%s' % item for item in sorted(run['changed'].items()))))
     for dom0 in report['fleet']:
         lines += ['', '-- %s  topology %s  (namespace %s)' % (dom0['host'], dom0['topology'], dom0['namespace'])]
+        uplink = dom0['uplink']
+        lines.append('   uplink eth0    %s' % ('port of %s' % uplink['master'] if uplink['master']
+                                               else 'addresses: %s' % (', '.join(uplink['addresses']) or '-')))
         for bridge in dom0['bridges']:
             lines.append('   bridge %-7s ports: %-28s addresses: %s' % (
                 bridge['name'], ', '.join(bridge['ports']) or '-', ', '.join(bridge['addresses']) or '- (no address)'))
@@ -102,7 +109,8 @@ def dot(report):
                   '  %s -- internet;' % node('upstream'),
                   '  subgraph cluster_%s {' % host,
                   '    label=%s; style=rounded;' % _quote('%s (%s)' % (dom0['host'], dom0['topology'])),
-                  '    %s [shape=box, style=filled, fillcolor=lightgrey, label="eth0"];' % node('eth0')]
+                  '    %s [shape=box, style=filled, fillcolor=lightgrey, label=%s];' % (
+                      node('eth0'), _quote('\n'.join(['eth0'] + dom0['uplink']['addresses'])))]
         for bridge in dom0['bridges']:
             lines.append('    %s [shape=box, style=filled, fillcolor=lightblue, label=%s];' % (
                 node(bridge['name']), _quote('%s\n%s' % (bridge['name'], '\n'.join(bridge['addresses']) or 'no address'))))

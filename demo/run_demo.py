@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,13 +62,13 @@ class Proofs:
 class Fleet:
     """The labs, their inventory, and ansible-playbook runs against them over SSH."""
 
-    def __init__(self, directory, keep):
+    def __init__(self, directory, keep, output):
         self.directory = directory
         self.collections = link_collection(directory)
         sys.path.insert(0, self.collections)
         self.labs = {}
         self.keep = keep
-        self.log_path = os.path.join(directory, 'ansible.log')
+        self.log_path = os.path.join(output, 'ansible.log')
         self.inventory = os.path.join(directory, 'inventory.json')
         self.runs = []
 
@@ -250,12 +251,12 @@ def measure(fleet, proofs):
     return report
 
 
-def run(args, stack, proofs):
+def run(args, output, stack, proofs):
     directory = tempfile.mkdtemp(prefix='xenfleet-demo-')
     if not args.keep:
-        stack.callback(subprocess.run, ['rm', '-rf', directory], check=False)
+        stack.callback(shutil.rmtree, directory, ignore_errors=True)
     started = time.monotonic()
-    fleet = Fleet(directory, args.keep)
+    fleet = Fleet(directory, args.keep, output)
     fleet.build(stack)
     if not args.keep:
         # Registered after the labs' down(): runs first, while the dom0s still answer (dnsmasq goes by its pid file).
@@ -271,7 +272,6 @@ def run(args, stack, proofs):
         seconds, ', '.join('%s changed=%d' % (host, counts.get('changed', 0)) for host, counts in sorted(recap.items()))),
         completed.returncode == 0 and len(recap) == len(fleet_spec.FLEET))
     if completed.returncode != 0:
-        print(completed.stdout[-8000:])
         return fleet, None
     boot_guests(fleet)
     completed, recap, seconds = fleet.converge('site.yml, second run')
@@ -292,15 +292,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     proofs = Proofs()
     started = time.monotonic()
+    output = os.path.abspath(args.output or tempfile.mkdtemp(prefix='xenfleet-demo-report-'))
+    os.makedirs(output, exist_ok=True)
     print('xenfleet.network demo: three lab dom0s, one per topology, converged by site.yml over SSH\n', flush=True)
     with contextlib.ExitStack() as stack:
-        fleet, measured = run(args, stack, proofs)
+        fleet, measured = run(args, output, stack, proofs)
         if measured is not None:
             report = {'fleet': measured, 'runs': fleet.runs, 'proofs': proofs.items}
         if proofs.failures:
             print('\nansible-playbook output (last 20000 characters):\n' + open(fleet.log_path).read()[-20000:])
         kept = dict((host, lab.state['workdir']) for host, lab in fleet.labs.items()) if args.keep else {}
-    output = args.output or tempfile.mkdtemp(prefix='xenfleet-demo-report-')
     if measured is not None:
         report['total_seconds'] = round(time.monotonic() - started, 1)
         report['runs'] = fleet.runs
