@@ -301,7 +301,15 @@ def main(argv=None):
             report = {'fleet': measured, 'runs': fleet.runs, 'proofs': proofs.items}
         if proofs.failures:
             print('\nansible-playbook output (last 20000 characters):\n' + open(fleet.log_path).read()[-20000:])
-        kept = dict((host, lab.state['workdir']) for host, lab in fleet.labs.items()) if args.keep else {}
+        kept = ''
+        if args.keep:
+            # dnsmasq was started by xen_nat, not by the lab: the teardown playbook stops it before the labs go.
+            kept = 'Namespaces kept (--keep); to remove them:\n  %s\n  %s' % (
+                ' '.join(next(iter(fleet.labs.values())).controller_prefix() + [
+                    'env', 'ANSIBLE_COLLECTIONS_PATH=%s' % fleet.collections, 'ansible-playbook', '-i', fleet.inventory,
+                    os.path.join(REPO, 'demo', 'teardown.yml')]),
+                '; '.join('%s %s down --workdir %s' % (sys.executable, os.path.join(REPO, 'tests', 'lab', 'xenlab.py'),
+                                                       lab.state['workdir']) for lab in fleet.labs.values()))
     if measured is not None:
         report['total_seconds'] = round(time.monotonic() - started, 1)
         report['runs'] = fleet.runs
@@ -309,10 +317,7 @@ def main(argv=None):
         paths = report_out.write(report, output)
         print('\nReport written to %s: %s' % (output, ', '.join(sorted(os.path.basename(path) for path in paths.values()))))
     print('\nDemo wall time %.1f s; %d proofs, %d failed. %s' % (
-        time.monotonic() - started, len(proofs.items), len(proofs.failures),
-        'Namespaces kept (--keep): remove them with: %s' % '; '.join(
-            'python3 tests/lab/xenlab.py down --workdir %s' % workdir for workdir in kept.values())
-        if kept else 'All namespaces removed.'))
+        time.monotonic() - started, len(proofs.items), len(proofs.failures), kept or 'All namespaces removed.'))
     return 1 if proofs.failures or measured is None else 0
 
 
