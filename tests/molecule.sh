@@ -11,6 +11,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$REPO/.venv/bin:$PATH"
 SCRATCH="$(mktemp -d)"
 
+# shellcheck disable=SC2317  # reached only through the EXIT trap
 labs_down() {
     local state
     # The scenarios keep their labs in molecule's ephemeral directories

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: xenfleet.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -27,7 +26,7 @@ def relay(host, port):
     selector.register(sock, selectors.EVENT_READ)
     stdin, stdout = sys.stdin.buffer.fileno(), sys.stdout.buffer.fileno()
     while True:
-        for key, _ in selector.select():
+        for key, _events in selector.select():
             if key.fileobj is sock:
                 data = sock.recv(65536)
                 if not data:
