@@ -43,7 +43,8 @@ def read_guest(lab, guest, masters):
 
 def _table(headers, rows):
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
-    line = lambda cells: '  '.join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()  # noqa: E731
+    def line(cells):
+        return '  '.join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()
     return [line(headers), line(['-' * width for width in widths])] + [line(row) for row in rows]
 
 
@@ -65,8 +66,8 @@ def text(report):
     lines = ['', '=' * 78, 'xenfleet.network demo: %d dom0s, one per topology, converged by one site.yml' % len(report['fleet']),
              '=' * 78]
     for run in report['runs']:
-        lines.append('run %-34s %6.1f s  rc=%s  %s' % (run['name'], run['seconds'], run['rc'],
-                                                        ', '.join('%s changed=%s' % item for item in sorted(run['changed'].items()))))
+        changed = ', '.join('%s changed=%s' % item for item in sorted(run['changed'].items()))
+        lines.append('run %-34s %6.1f s  rc=%s  %s' % (run['name'], run['seconds'], run['rc'], changed))
     for dom0 in report['fleet']:
         lines += ['', '-- %s  topology %s  (namespace %s)' % (dom0['host'], dom0['topology'], dom0['namespace'])]
         uplink = dom0['uplink']
@@ -104,7 +105,8 @@ def dot(report):
              '  internet [shape=doubleoctagon, label=%s];' % _quote('internet\n' + INTERNET)]
     for dom0 in report['fleet']:
         host = dom0['host'].replace('-', '_')
-        node = lambda name: _quote('%s/%s' % (host, name))  # noqa: E731
+        def node(name, host=host):
+            return _quote('%s/%s' % (host, name))
         lines += ['  %s [shape=box3d, label=%s];' % (node('upstream'), _quote('upstream router\n' + UPSTREAM)),
                   '  %s -- internet;' % node('upstream'),
                   '  subgraph cluster_%s {' % host,

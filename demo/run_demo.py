@@ -155,7 +155,8 @@ def reachability(host, lab, pool):
         cells.append((source, 'upstream', fleet_spec.UPSTREAM))
         cells.append((source, 'internet', fleet_spec.INTERNET))
     cells += [('upstream', target, target['ip']) for target in guests]
-    name = lambda end: end['name'] if isinstance(end, dict) else end  # noqa: E731
+    def name(end):
+        return end['name'] if isinstance(end, dict) else end
     futures = [pool.submit(_ping, lab, name(source), address) for source, _target, address in cells]
     return [{'from': name(source), 'to': name(target), 'address': address,
              'expected': fleet_spec.expected(host, source, target), 'measured': future.result()}
@@ -285,7 +286,7 @@ def run(args, output, stack, proofs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--keep', action='store_true', help='leave the lab namespaces (and their workdirs) in place')
     parser.add_argument('--output', help='the folder for report.txt, report.json, fleet.dot and fleet.svg '
                                          '(default: a new xenfleet-demo-report-* folder in the temporary directory)')

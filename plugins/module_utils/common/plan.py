@@ -56,7 +56,6 @@ def fail_with_rollback(module, subject, error, plan, what='host'):
     module.fail_json(msg=message, **error.result(plan))
 
 
-
 def apply_plan(module, plan, result, subject, what='host'):
     """Run a plan that is not empty, timing it into result['apply_seconds']; a failed step fails the
     module with the rollback report (fail_with_rollback)."""
@@ -67,6 +66,7 @@ def apply_plan(module, plan, result, subject, what='host'):
         fail_with_rollback(module, subject, error, plan, what)
     result['apply_seconds'] = round(time.monotonic() - started, 3)
     return result
+
 
 class Step:
     """One named change; undo is None when nothing needs undoing. A step whose change cannot be undone
