@@ -43,6 +43,7 @@ def read_guest(lab, guest, masters):
 
 def _table(headers, rows):
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+
     def line(cells):
         return '  '.join(str(cell).ljust(width) for cell, width in zip(cells, widths)).rstrip()
     return [line(headers), line(['-' * width for width in widths])] + [line(row) for row in rows]
@@ -105,6 +106,7 @@ def dot(report):
              '  internet [shape=doubleoctagon, label=%s];' % _quote('internet\n' + INTERNET)]
     for dom0 in report['fleet']:
         host = dom0['host'].replace('-', '_')
+
         def node(name, host=host):
             return _quote('%s/%s' % (host, name))
         lines += ['  %s [shape=box3d, label=%s];' % (node('upstream'), _quote('upstream router\n' + UPSTREAM)),

@@ -155,6 +155,7 @@ def reachability(host, lab, pool):
         cells.append((source, 'upstream', fleet_spec.UPSTREAM))
         cells.append((source, 'internet', fleet_spec.INTERNET))
     cells += [('upstream', target, target['ip']) for target in guests]
+
     def name(end):
         return end['name'] if isinstance(end, dict) else end
     futures = [pool.submit(_ping, lab, name(source), address) for source, _target, address in cells]
