@@ -16,7 +16,8 @@
 #   XENFLEET_REALXEN_RUN_DIR    where this run's logs go
 #                               (default tests/output/realxen/<date-time>)
 #   XENFLEET_REALXEN_MIRROR     Debian mirror for debootstrap (default: apt's)
-#   XENFLEET_REALXEN_KEEP_DISK  1 keeps the run's 3 GB disk image
+#   XENFLEET_REALXEN_KEEP_DISK  1 keeps the run's 3 GB disk images
+#   XENFLEET_REALXEN_ROUTED     0 skips the second configuration (routed topology, a second boot)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -50,17 +51,21 @@ install_tools() {
 # QEMU and the SSH master are the driver's children, ended there by PID; if
 # the driver itself was killed, end QEMU here, by the PID it recorded, and
 # only if that PID still runs this run's disk.
+# Each configuration (multi_bridge in RUN, routed in RUN/routed) boots its own disk.
 stop_leftovers() {
-    local pid_file="$RUN_DIR/qemu.pid" pid
-    if [[ -f $pid_file ]]; then
-        pid="$(<"$pid_file")"
-        if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$RUN_DIR/disk.img"; then
-            log "stopping QEMU (pid $pid)"
-            kill "$pid" 2>/dev/null || true
+    local dir pid_file pid
+    for dir in "$RUN_DIR" "$RUN_DIR/routed"; do
+        pid_file="$dir/qemu.pid"
+        if [[ -f $pid_file ]]; then
+            pid="$(<"$pid_file")"
+            if [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF "$dir/disk.img"; then
+                log "stopping QEMU (pid $pid)"
+                kill "$pid" 2>/dev/null || true
+            fi
+            rm -f "$pid_file"
         fi
-        rm -f "$pid_file"
-    fi
-    [[ ${XENFLEET_REALXEN_KEEP_DISK:-0} == 1 ]] || rm -f "$RUN_DIR/disk.img"
+        [[ ${XENFLEET_REALXEN_KEEP_DISK:-0} == 1 ]] || rm -f "$dir/disk.img"
+    done
 }
 
 main() {

@@ -28,12 +28,15 @@ DISK_SIZE=3G
 # What a dom0 needs for Xen, for SSH and Ansible, and for the collection's
 # modules (pyroute2, netaddr, nft, iptables, dnsmasq, ping for xen_bridge's
 # connectivity check); busybox-static also becomes the guests' userland.
+# python3-apt: the roles' package step (ansible.builtin.package, apt) needs it,
+# and the emulated machine cannot fetch it from a mirror. net-tools: Debian's
+# vif-route runs ifconfig, and no Xen package depends on net-tools.
 PACKAGES=(
     systemd-sysv udev kmod dbus procps iputils-ping netbase
     linux-image-amd64 initramfs-tools
     xen-system-amd64 xen-utils-common
-    openssh-server python3 python3-pyroute2 python3-netaddr
-    iproute2 bridge-utils ifupdown nftables iptables dnsmasq-base
+    openssh-server python3 python3-apt python3-pyroute2 python3-netaddr
+    iproute2 bridge-utils ifupdown nftables iptables dnsmasq-base net-tools
     busybox-static
 )
 
