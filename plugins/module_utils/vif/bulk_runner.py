@@ -23,6 +23,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.deps impor
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan, PlanFailed, fail_with_rollback
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.bulk import guest_problems, plan_guests, vif_dicts
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.info import live_vifs, running_domains
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlan
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import (
     dom0_claims,
@@ -35,17 +36,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import
 )
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import VifValidationError
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import decode_config, encode_config
-from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import (
-    LivePlanError,
-    XlOutputError,
-    command_line,
-    list_all_command,
-    live_vif_dict,
-    network_list_command,
-    parse_list,
-    parse_network_list,
-    plan_live,
-)
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import LivePlanError, XlOutputError, live_vif_dict, plan_live
 
 MODULE = 'xen_guest_vifs'
 
@@ -156,12 +147,14 @@ def live_steps(module, plans, result):
         return []
     steps = []
     try:
-        running = set(domain.name for domain in parse_list(_run(module, list_all_command(xl))))
+        running, reason = running_domains(module.run_command, xl)
+        if running is None:
+            raise XlOutputError(reason)
         for plan in plans:
             if plan.name not in running:
                 continue
             live['running'].append(plan.name)
-            vifs = parse_network_list(_run(module, network_list_command(xl, plan.name)))
+            vifs = live_vifs(module.run_command, xl, plan.name)
             live['vifs'][plan.name] = [live_vif_dict(vif) for vif in vifs]
             steps.extend(_guest_live_steps(xl, plan, vifs))
     except (XlOutputError, LivePlanError) as error:
@@ -171,13 +164,6 @@ def live_steps(module, plans, result):
     if steps:
         result['changed'] = True
     return steps
-
-
-def _run(module, argv):
-    rc, out, err = module.run_command(argv)
-    if rc != 0:
-        raise XlOutputError('%s failed (rc %d): %s' % (command_line(argv), rc, (err or out).strip()))
-    return out
 
 
 def _guest_live_steps(xl, plan, running_vifs):

@@ -40,24 +40,25 @@ from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import (
 DEFAULT_DEVICE = 'vif%d.%d'
 
 
-def running_domains(run, xl):
-    """{name: RunningDomain} of the running guests, or None with the reason when xl cannot tell."""
-    argv = list_all_command(xl)
+def xl_output(run, argv):
+    """What an xl command printed; XlOutputError naming the command when it failed."""
     rc, out, err = run(argv)
     if rc != 0:
-        return None, '%s failed (rc %d): %s' % (command_line(argv), rc, (err or out).strip())
+        raise XlOutputError('%s failed (rc %d): %s' % (command_line(argv), rc, (err or out).strip()))
+    return out
+
+
+def running_domains(run, xl):
+    """{name: RunningDomain} of the running guests, or None with the reason when xl cannot tell."""
     try:
+        out = xl_output(run, list_all_command(xl))
         return dict((domain.name, domain) for domain in parse_list(out) if domain.name != DOM0_NAME), None
     except XlOutputError as error:
         return None, str(error)
 
 
 def live_vifs(run, xl, name):
-    argv = network_list_command(xl, name)
-    rc, out, err = run(argv)
-    if rc != 0:
-        raise XlOutputError('%s failed (rc %d): %s' % (command_line(argv), rc, (err or out).strip()))
-    return parse_network_list(out)
+    return parse_network_list(xl_output(run, network_list_command(xl, name)))
 
 
 def _guest_entry(guest):
