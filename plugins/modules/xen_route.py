@@ -31,6 +31,10 @@ description:
     their routes at the guest's next start, provided its vif line has C(script=vif-route) and C(ip=).
   - The routes this module makes carry the route protocol number 212; O(purge) deletes only routes carrying it, never a
     route an administrator or a routing daemon added.
+  - A route someone else made to the same guest address through the same vif in the main table (C(vif-route)'s own, at
+    the guest's start, C(proto boot) with a metric of its choosing), whatever its protocol and metric, satisfies the
+    desired route. It is left as it is, no route of this module's is added beside it, and it is listed in
+    RV(adopted_routes), so a run after a guest's start changes nothing.
   - Every change is a named step of a plan. Check mode reports it, diff mode shows routes, proxy entries, vif addresses
     and sysctls before and after, and a failed step rolls back the steps already done.
 author:
@@ -129,11 +133,21 @@ main_ip6:
   type: str
   sample: 2001:db8:1::10
 routes:
-  description: This module's routes (protocol 212) after the task, predicted in check mode.
+  description: This module's routes (protocol 212) after the task, predicted in check mode; see also RV(adopted_routes).
   returned: on success
   type: list
   elements: str
   sample: ["192.0.2.50/32 dev web0 src 192.0.2.10 proto 212"]
+adopted_routes:
+  description:
+    - Routes someone else made (not protocol 212) to a listed address through its vif in the main table, whatever their
+      protocol and metric, taken as they are instead of adding one of this module's beside them. C(vif-route) makes
+      these at each guest start (C(proto boot)).
+    - The module never changes or deletes them, O(purge=true) included.
+  returned: on success
+  type: list
+  elements: str
+  sample: ["192.0.2.50/32 dev web0 metric 1024 proto 3"]
 proxy_neighbours:
   description: The proxy NDP entries on the uplink for routed IPv6 addresses, after the task.
   returned: on success

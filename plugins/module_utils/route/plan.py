@@ -12,6 +12,10 @@ the uplink. IPv6, which vif-route leaves out, the same way: a /128 per address w
 IPv6 address as source, IPv6 on the vif (guests use dom0's link-local address there as their gateway), and
 proxy NDP entries on the uplink, so the upstream router finds the guests on its own link.
 
+A route someone else made (vif-route at the guest's start: proto boot, its own metric) for the same destination
+through the same vif in the main table satisfies the desired one: it is adopted, reported, never replaced or deleted.
+Only routes carrying ROUTE_PROTOCOL are this module's to change or purge.
+
 Forwarding: Linux forwards an IPv4 packet when the interface it came in on has `forwarding` set, so the
 uplink and the vifs get it, and conf/default too, because netback creates a vif anew at every guest start
 and vif-route does not set it; net.ipv4.ip_forward (which rewrites every interface's flag) stays as it is.
@@ -26,7 +30,7 @@ __metaclass__ = type
 import functools
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import remove_file, write_atomic
-from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address, route_label
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan
 from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import HostRoute, route_text
 
@@ -76,6 +80,7 @@ class RoutePlanner:
         self.net = net
         self.sysctls = sysctls
         self.plan = Plan()
+        self.adopted = []  # the routes someone else made that stand for desired ones, as text
 
     # ---- what to read -------------------------------------------------
     def present(self, view):
@@ -177,10 +182,19 @@ class RoutePlanner:
         wanted = self.desired_routes(view)
         after = dict(existing)
         proxies = set(view.proxies)
+        kept = set()
         for route in wanted:
             old = existing.get(route.dst)
             if old == route:
+                kept.add(route.dst)
                 continue
+            other = view.others.get((route.family, route.dst, route.dev))
+            if other is not None:
+                # vif-route's own route (proto boot, a metric of its choosing): it already carries the traffic, and a
+                # second one of ours beside it would be a change at every run after each guest start.
+                self.adopted.append('%s proto %d' % (route_label(other, route.dev), other.proto))
+                continue
+            kept.add(route.dst)
             undo = (functools.partial(self.net.put_route, old) if old is not None
                     else functools.partial(self.net.delete_route, route))
             self.plan.add('route %s' % route_text(route), functools.partial(self.net.put_route, route), undo)
@@ -190,13 +204,13 @@ class RoutePlanner:
             if route.family == AF_INET6 and address not in proxies:
                 self._proxy('add', address)
                 proxies.add(address)
-        kept = set(route.dst for route in wanted)
         if spec.purge:
+            listed = set(route.dst for route in wanted)
             for route in view.own_routes:
                 if route.dst in kept:
                     continue
                 address = route.dst.split('/')[0]
-                if address in proxies:
+                if address in proxies and route.dst not in listed:
                     self._proxy('delete', address)
                     proxies.discard(address)
                 self.plan.add('delete route %s' % route_text(route), functools.partial(self.net.delete_route, route),

@@ -51,7 +51,8 @@ def converge(module, spec, planner):
                          problems=problems)
     before, after = planner.build(view)
     result = dict(changed=bool(planner.plan), plan=planner.plan.names(), uplink=spec.uplink, main_ip=view.main_ip,
-                  main_ip6=view.main_ip6, routes=after['routes'], proxy_neighbours=after['proxy_neighbours'],
+                  main_ip6=view.main_ip6, routes=after['routes'], adopted_routes=planner.adopted,
+                  proxy_neighbours=after['proxy_neighbours'],
                   sysctls=after['sysctls'], vif_addresses=after['vif_addresses'],
                   absent_vifs=[entry.vif for entry in spec.routes if entry.vif not in view.vifs])
     if spec.persist:

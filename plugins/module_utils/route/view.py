@@ -14,7 +14,7 @@ import errno
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, NetlinkError
-from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import ROUTE_PROTOCOL
+from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import ROUTE_PROTOCOL, RT_TABLE_MAIN
 
 
 class RouteView:
@@ -28,6 +28,7 @@ class RouteView:
         self.vifs = {}           # vif name -> Link, for the listed vifs that exist
         self.vif_addresses = {}  # vif name -> ['192.0.2.10/32', ...] (IPv4, as the kernel lists them)
         self.vif_routes = {}     # vif name -> other IPv4 routes through it (common.netlink Route)
+        self.others = {}         # (family, destination, vif name) -> a main-table route through it someone else made
         self.own_routes = []
         self.proxies = set()     # IPv6 addresses the uplink answers for, of those asked about
         self.sysctls = {}
@@ -49,8 +50,11 @@ def read_view(spec, net, sysctls, sysctl_keys, proxy_candidates):
             view.vifs[entry.vif] = link
             view.vif_addresses[entry.vif] = ['%s/%d' % (address.address, address.prefixlen)
                                              for address in net.addresses(link.index) if address.family == AF_INET]
-            view.vif_routes[entry.vif] = [route for route in net.routes(link.index)
-                                          if route.family == AF_INET and route.proto != ROUTE_PROTOCOL]
+            others = [route for route in net.routes(link.index) if route.proto != ROUTE_PROTOCOL]
+            view.vif_routes[entry.vif] = [route for route in others if route.family == AF_INET]
+            for route in others:
+                if route.table == RT_TABLE_MAIN:
+                    view.others.setdefault((route.family, route.dst, entry.vif), route)
     view.own_routes = net.own_routes()
     if view.uplink is not None:
         view.proxies = set(address for address in proxy_candidates(view) if net.has_proxy(address, spec.uplink))

@@ -246,3 +246,45 @@ def test_a_sysctl_path_under_a_file_reads_as_absent_and_a_directory_is_named(tmp
     with pytest.raises(NetlinkError) as caught:
         read_sysctl_file(str(tmp_path / 'dir.conf'))
     assert 'sysctl_path %s cannot be read' % (tmp_path / 'dir.conf') in str(caught.value)
+
+
+VIF_ROUTE_S_ROUTE = Route(AF_INET, '192.0.2.50/32', None, 1, 254, 3, 253, '192.0.2.10')  # ip route add ... metric 1
+
+
+def test_a_route_vif_route_made_is_adopted_not_doubled(tmp_path):
+    kernel = FakeKernel()
+    kernel.other_routes['vif1.0'] = [ADMIN_ROUTE, VIF_ROUTE_S_ROUTE,
+                                     Route(AF_INET6, '2001:db8:1::50/128', None, 1024, 254, 3, 0, None)]
+    planner, before, after = plan(kernel, spec(tmp_path))
+    names = planner.plan.names()
+    assert not [name for name in names if name.startswith('route ') and 'vif1.0' in name]
+    assert 'route 192.0.2.51/32 dev vif2.0 src 192.0.2.10 proto 212' in names
+    assert 'add proxy NDP entry 2001:db8:1::50 on eth0' in names  # the proxy entry is not the route
+    assert planner.adopted == ['192.0.2.50/32 dev vif1.0 metric 1 proto 3',
+                               '2001:db8:1::50/128 dev vif1.0 metric 1024 proto 3']
+    assert after['routes'] == ['192.0.2.51/32 dev vif2.0 src 192.0.2.10 proto 212']
+    planner.plan.apply()
+    again = plan(kernel, spec(tmp_path))[0]
+    assert again.plan.names() == [] and len(again.adopted) == 2
+
+
+def test_a_route_in_another_table_or_through_another_vif_is_not_adopted(tmp_path):
+    kernel = FakeKernel()
+    kernel.other_routes['vif1.0'] = [VIF_ROUTE_S_ROUTE._replace(table=100)]
+    kernel.other_routes['vif2.0'] = [VIF_ROUTE_S_ROUTE]
+    planner = plan(kernel, spec(tmp_path))[0]
+    assert 'route 192.0.2.50/32 dev vif1.0 src 192.0.2.10 proto 212' in planner.plan.names()
+    assert planner.adopted == []
+
+
+def test_purge_deletes_its_own_stale_route_for_an_adopted_address_and_leaves_the_adopted_one(tmp_path):
+    kernel = FakeKernel()
+    plan(kernel, spec(tmp_path))[0].plan.apply()
+    kernel.own['192.0.2.50/32'] = kernel.own['192.0.2.50/32']._replace(prefsrc='192.0.2.11')  # ours, no longer right
+    kernel.other_routes['vif1.0'] = [ADMIN_ROUTE, VIF_ROUTE_S_ROUTE]
+    planner = plan(kernel, spec(tmp_path))[0]
+    assert planner.plan.names() == ['delete route 192.0.2.50/32 dev vif1.0 src 192.0.2.11 proto 212']
+    planner.plan.apply()
+    assert kernel.other_routes['vif1.0'] == [ADMIN_ROUTE, VIF_ROUTE_S_ROUTE]
+    assert ('2001:db8:1::50', 'eth0') in kernel.proxy
+    assert plan(kernel, spec(tmp_path, purge=False))[0].plan.names() == []
