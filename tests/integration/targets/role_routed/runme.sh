@@ -38,6 +38,9 @@ rerun="$PLAY_SECONDS"
 echo "== what the dom0 holds"
 check "g1's vif line: script=vif-route, gatewaydev=eth0, ip=" \
     sh -c "grep -q 'script=vif-route' '$LAB_DIR/xen/g1.cfg' && grep -q 'gatewaydev=eth0' '$LAB_DIR/xen/g1.cfg' && grep -q '192.0.2.50' '$LAB_DIR/xen/g1.cfg'"
+check "g1's vif line leaves out its IPv6 address (vif-route would fail on it at the guest's start)" \
+    sh -c "! grep -q '2001:db8' '$LAB_DIR/xen/g1.cfg'"
+check "  which anti-spoofing still allows on g1-0" grep -q '2001:db8:1::50' "$LAB_DIR/nftables.d/xenfleet-antispoof.nft"
 check "xl.conf: vif.default.script is vif-route" grep -q '^vif.default.script *= *"vif-route"' "$LAB_DIR/xen/xl.conf"
 check "xl.conf: the administrator's line is kept" grep -q '^autoballoon="off"' "$LAB_DIR/xen/xl.conf"
 check "no bridge on dom0" sh -c "test -z \"\$(ip netns exec $(roles_ns dom0) ip -o link show type bridge)\""
