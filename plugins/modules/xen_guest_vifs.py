@@ -147,6 +147,15 @@ options:
     description: Keep a copy of each config that changes, beside it, named C(<config>.<timestamp>~).
     type: bool
     default: false
+  read_back:
+    description:
+      - Also return RV(dom0_guests), every guest of the dom0 as M(xenfleet.network.xen_vif_info) reports it, so a
+        role that feeds the vifs to M(xenfleet.network.xen_nat) or M(xenfleet.network.xen_antispoof) needs no second
+        task to read them back.
+      - When xl is installed it is asked (read-only, C(xl list) and C(xl network-list)) which guests run, whatever
+        O(live) says.
+    type: bool
+    default: false
 notes:
   - Check mode reads and plans but writes nothing (O(live=true) still runs the read-only C(xl list) and C(xl network-list)).
 seealso:
@@ -265,6 +274,18 @@ no_undo:
   returned: when writing a config failed
   type: list
   elements: str
+dom0_guests:
+  description:
+    - Every guest config in O(config_dir) (C(*.cfg)) and every listed guest, after the task (in check mode, as the task
+      would leave them), in the shape of M(xenfleet.network.xen_vif_info)'s RV(xenfleet.network.xen_vif_info#module:guests);
+      running guests without a config are added when xl is installed.
+    - A listed guest's C(vifs) are the ones the task planned; the others' are read from their files.
+  returned: when O(read_back=true)
+  type: list
+  elements: dict
+  sample: [{"name": "web", "config": "/etc/xen/web.cfg", "type": "pvh", "hvm": false, "error": null, "running": null,
+            "domid": null, "live_vifs": [],
+            "vifs": [{"devid": 0, "bridge": "xenbr0", "mac": "02:00:0a:00:00:05", "ip": ["10.0.0.5"], "vifname": "web-0"}]}]
 live:
   description: What O(live=true) found and did.
   returned: when O(live=true)
@@ -358,6 +379,7 @@ def main():
             mac_prefix=dict(type='str', default='02:00'),
             live=dict(type='bool', default=False),
             backup=dict(type='bool', default=False),
+            read_back=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )

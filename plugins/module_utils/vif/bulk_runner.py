@@ -23,7 +23,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.deps impor
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan, PlanFailed, fail_with_rollback
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.bulk import guest_problems, plan_guests, vif_dicts
-from ansible_collections.xenfleet.network.plugins.module_utils.vif.info import live_vifs, running_domains
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.info import gather, live_vifs, running_domains
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlan
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import (
     dom0_claims,
@@ -122,7 +122,28 @@ def converge(module, paths):
         except PlanFailed as error:
             fail_with_rollback(module, 'writing the guests\' configs', error, writes, what='set of configs')
         run_steps(module, steps, result, ', '.join(paths[plan.name] for plan in changed) or None)
+    if params['read_back']:
+        result['dom0_guests'] = read_back(module, plans, paths)
     return result
+
+
+def read_back(module, plans, paths):
+    """Every guest of config_dir as xen_vif_info reports it, the listed ones as this task leaves them.
+
+    The listed guests' vifs come from the plan, not the files, so check mode answers with what a real run would
+    write, and a listed config outside config_dir is reported too. Saves a role the xen_vif_info task (a whole
+    remote module run) it would otherwise need right after this one."""
+    found = gather(module.params['config_dir'], '*.cfg', module.run_command, module.get_bin_path('xl'))
+    guests = found['guests']
+    by_config = dict((os.path.normpath(guest['config']), guest) for guest in guests if guest['config'])
+    for plan in plans:
+        path = os.path.normpath(paths[plan.name])
+        entry = by_config.get(path)
+        if entry is None:
+            entry = dict(name=plan.name, config=path, type=None, hvm=plan.hvm, error=None, running=None, domid=None, live_vifs=[])
+            guests.append(entry)
+        entry['vifs'] = vif_dicts((vif.devid, vif.after) for vif in plan.vifs)
+    return guests
 
 
 def _writer(path, text, backup=False):
