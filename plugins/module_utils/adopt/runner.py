@@ -22,6 +22,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.adopt.xend_sxp im
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.xl_conf import read_xl_conf
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import NetlinkError
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import checked_options, file_pattern_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.info import gather
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import XlConfigError
 
@@ -97,6 +98,7 @@ def adopt(net, params, warn):
 
 
 def run_dom0_info_module(module):
+    checked_options(module, problems=file_pattern_problems('pattern', module.params['pattern']))
     require(module, 'pyroute2')
     try:
         net = Dom0Netlink()

@@ -16,11 +16,12 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import IptablesBackend, IptablesError
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import NftBackend
-from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec, InvalidSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan, apply_plan
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import checked_options
 
 BRIDGE_SYSCTL_DIR = '/proc/sys/net/bridge'
 # The kernel ORs these with each bridge's own nf_call_* option. The nftables backend filters in the
@@ -33,10 +34,7 @@ SYSCTLS = {
 
 
 def run_antispoof_module(module):
-    try:
-        spec = AntispoofSpec(module.params)
-    except InvalidSpec as error:
-        module.fail_json(msg='Invalid options: %s' % error, problems=error.problems)
+    spec = checked_options(module, AntispoofSpec)
     # One lock for the namespace's tables, their snapshot and the boot-time files: every run reads all of them
     # (purge=false merges with what is there) and rewrites them.
     tables = "xen_antispoof's tables in network namespace %s" % namespace_label()

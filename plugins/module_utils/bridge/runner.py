@@ -20,6 +20,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown i
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink, NetlinkError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import apply_plan
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import checked_options
 
 
 MACHINE_ID_PATH = '/etc/machine-id'
@@ -27,10 +28,7 @@ MACHINE_ID_PATH = '/etc/machine-id'
 
 def run_bridge_module(module):
     require(module, 'pyroute2')
-    try:
-        spec = BridgeSpec(module.params)
-    except InvalidSpec as error:
-        module.fail_json(msg='Invalid options: %s' % error, problems=error.problems)
+    spec = checked_options(module, BridgeSpec)
     # A missing ping only matters when a check runs; then the check fails and rolls back.
     ping = module.get_bin_path('ping')
     try:

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: xenfleet.network contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place that says what a valid name, MAC, address, network and ethertype is, and finds duplicates.
+"""The one place that says what a valid name, MAC, address, network, ethertype, path and hotplug script is, and finds duplicates.
 
 Private to the collection: may change without notice.
 
@@ -331,6 +331,129 @@ def outside_rules(interface, subnets):
     if same_family and not any(interface.network.subnet_of(subnet) for subnet in same_family):
         return ["is outside the bridge's subnet %s" % ' '.join(str(subnet) for subnet in same_family)]
     return []
+
+
+# ---------------------------------------------------------------- paths
+
+# Every path option ends up on a line: of an ifupdown stanza, a dnsmasq configuration, a systemd unit,
+# an nft include, a message. A control character would end that line or hide part of it, NUL ends a C
+# string early; no file this collection writes or reads needs one in its name. Relative paths would be
+# resolved against whatever directory Ansible runs the module in, so they are refused too.
+_CONTROL_CHARACTER = re.compile(r'[\x00-\x1f\x7f]')
+PATH_RULES_TEXT = 'an absolute path without control characters'
+
+
+def shown(value):
+    """value quoted for a message: as '<value>', or as Python's repr when it holds a control character."""
+    text = str(value)
+    return repr(text) if _CONTROL_CHARACTER.search(text) else "'%s'" % text
+
+
+def control_character_rule(text, what):
+    """'holds the control character '\\n'; <what> may not' when text holds one, else None."""
+    bad = sorted(set(_CONTROL_CHARACTER.findall(text)))
+    if not bad:
+        return None
+    return 'holds the control character%s %s; %s may not' % ('s' if len(bad) > 1 else '', ', '.join(repr(character) for character in bad), what)
+
+
+def path_rules(path):
+    """The rules path breaks as a path option (empty list when it breaks none).
+
+    An empty string breaks none: the modules read it as "not given" (the default, or skip the file where
+    their documentation says so).
+    """
+    if not isinstance(path, str):
+        return ['is not a string']
+    if path == '':
+        return []
+    rules = [control_character_rule(path, 'a path')]
+    if not path.startswith('/'):
+        rules.append('is not an absolute path; a relative one would depend on where Ansible runs the module')
+    return [rule for rule in rules if rule]
+
+
+def path_problems(field, path):
+    """Each rule path breaks as a path option, as "<field> '<path>' <rule>"."""
+    return ['%s %s %s' % (field, shown(path), rule) for rule in path_rules(path)]
+
+
+def path_option_problems(argument_spec, params, prefix=''):
+    """path_problems of every option of type path in params, suboptions (lists of dicts too) included.
+
+    Driven by the module's own argument spec, so that an option added later is checked without being listed
+    anywhere; a module calls it before it reads or writes anything.
+    """
+    problems = []
+    for name, option in argument_spec.items():
+        value = (params or {}).get(name)
+        if value is None:
+            continue
+        field = prefix + name
+        if option.get('type') == 'path':
+            problems.extend(path_problems(field, value))
+        elif option.get('options'):
+            if isinstance(value, dict):
+                problems.extend(path_option_problems(option['options'], value, field + '.'))
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, dict):
+                        problems.extend(path_option_problems(option['options'], item, '%s[%d].' % (field, index)))
+    return problems
+
+
+def checked_options(module, build=None, problems=()):
+    """Fail the module with every problem of its options, before anything is read or written: the path
+    options' (path_option_problems), the caller's own (problems, whole messages) and those of
+    build(module.params), a spec class that raises InvalidSpec. Else the spec build made (None without build)."""
+    problems = path_option_problems(module.argument_spec, module.params) + list(problems)
+    spec = None
+    try:
+        spec = build(module.params) if build is not None else None
+    except InvalidSpec as error:
+        problems.extend(error.problems)
+    if problems:
+        module.fail_json(msg='Invalid options: %s' % '; '.join(problems), problems=problems, changed=False)
+    return spec
+
+
+def file_pattern_problems(field, pattern):
+    """A shell pattern of file names in one directory ('*.cfg'): no '/', which would leave the directory, no control character."""
+    if not isinstance(pattern, str):
+        return ['%s %s is not a string' % (field, shown(pattern))]
+    rules = [control_character_rule(pattern, 'a file name pattern')]
+    if '/' in pattern:
+        rules.append("holds '/'; a pattern names files of the directory itself")
+    if pattern == '':
+        rules.append('is empty; it would match no file')
+    return ['%s %s %s' % (field, shown(pattern), rule) for rule in rules if rule]
+
+
+# ---------------------------------------------------------------- hotplug scripts
+
+# xl hands a vif's script to libxl, which runs a bare name from /etc/xen/scripts and an absolute path as
+# it is (vif.default.script in xl.conf too). Stricter than xl, which splits a vif spec only at ',': a name
+# or an absolute path whose every part is such a name. No '..' (it would leave the directory a name is
+# looked up in), no part starting with '-' or '.', nothing a shell, xl's string syntax or a vif spec
+# (',', '=', quotes, white space, control characters) reads specially.
+SCRIPT_PART = r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}'
+_SCRIPT = re.compile(r'%s|(?:/%s)+' % (SCRIPT_PART, SCRIPT_PART))
+SCRIPT_RULE = ("is not a script name or absolute path made of names of letters, digits, '.', '-' and '_' "
+               "(each starting with a letter, digit or '_', at most 64), such as vif-bridge or /etc/xen/scripts/vif-route")
+
+
+def script_rules(script):
+    """The rules script breaks as a vif's hotplug script (empty list when it breaks none)."""
+    if isinstance(script, str) and _SCRIPT.fullmatch(script):
+        return []
+    if not isinstance(script, str):
+        return ['is not a string']
+    return [SCRIPT_RULE]
+
+
+def script_problems(field, script):
+    """Each rule script breaks as a hotplug script, as "<field> '<script>' <rule>"."""
+    return ["%s '%s' %s" % (field, script, rule) for rule in script_rules(script)]
 
 
 # ---------------------------------------------------------------- duplicates

@@ -19,23 +19,21 @@ from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_servi
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import write_forwarding
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.host_checks import host_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.plan import Actors, NatPlanner
-from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import InvalidSpec, NatSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.spec import NatSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import NatPaths, NatStateError
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.view import read_view
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink, NetlinkError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import Nft, NftError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import apply_plan
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import checked_options
 
 SBIN_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin']
 
 
 def run_nat_module(module):
     require(module, 'pyroute2')
-    try:
-        spec = NatSpec(module.params)
-    except InvalidSpec as error:
-        module.fail_json(msg='Invalid options: %s' % error, problems=error.problems)
+    spec = checked_options(module, NatSpec)
     paths = NatPaths(spec)
     nft = Nft(module.run_command, module.get_bin_path('nft', required=True, opt_dirs=SBIN_DIRS))
     dnsmasq = spec.dnsmasq_path or module.get_bin_path('dnsmasq', opt_dirs=SBIN_DIRS)

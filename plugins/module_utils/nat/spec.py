@@ -20,8 +20,8 @@ import ipaddress
 import re
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
-    Claims, InvalidSpec, interface_name_problems, mac_problems)
-from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_config import extra_option_problems
+    Claims, InvalidSpec, interface_name_problems, mac_problems, shown)
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_config import PATH_RULE, PATH_WORD, extra_option_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.domid import (
     devid_problem, domid_problem, vif_nat_address, vif_nat_hostname)
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import mac_from_ip
@@ -250,6 +250,14 @@ class DhcpSpec:
         return found
 
 
+def state_dir_problems(state_dir):
+    """dnsmasq's configuration names the lease and pid files under state_dir: refused here, before the
+    directory and its lock are made, when that configuration could not carry it."""
+    if PATH_WORD.fullmatch(state_dir):
+        return []
+    return ["state_dir %s %s, which the dnsmasq configuration's lease and pid files need" % (shown(state_dir), PATH_RULE)]
+
+
 class NatSpec:
     """What the user asked for, already validated; raises InvalidSpec listing every problem."""
 
@@ -311,6 +319,7 @@ class NatSpec:
         found.extend(self._forward_problems())
         if self.dhcp.enabled:
             found.extend(self.dhcp.problems(self.subnet))
+            found.extend(state_dir_problems(self.state_dir))
         if self.gateway_text is not None:
             self.gateway = parse_ipv4('gateway', self.gateway_text, found)
             if self.gateway is not None and self.subnet is not None:

@@ -22,6 +22,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_fil
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan, PlanFailed, fail_with_rollback
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import checked_options
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.bulk import guest_problems, plan_guests, vif_dicts
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.info import gather, live_vifs, running_domains
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlan
@@ -54,6 +55,7 @@ def fail_validation(module, problems, what):
 def run_guest_vifs_module(module):
     params = module.params
     require(module, 'netaddr')
+    checked_options(module)  # config_dir and guests[].config, by the collection's one path rule
     # Names become paths (<config_dir>/<name>.cfg): every one is checked before any path is made.
     problems, seen = [], set()
     for guest in params['guests']:

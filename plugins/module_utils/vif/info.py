@@ -18,7 +18,8 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import Claims, address_key
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
+    Claims, address_key, checked_options, file_pattern_problems)
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import vif_claims
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.guests import (
     guest_claims,
@@ -127,6 +128,7 @@ def conflicts(claims):
 
 
 def run_vif_info_module(module):
+    checked_options(module, problems=file_pattern_problems('pattern', module.params['pattern']))
     xl = module.get_bin_path('xl') if module.params['live'] else None
     result = gather(module.params['config_dir'], module.params['pattern'], module.run_command, xl)
     for note in result['notes']:

@@ -19,7 +19,7 @@ import os
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import lock_path, module_locks
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import guest_name_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import checked_options, guest_name_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.bulk import VIF_KEYS
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlanError, plan_vif_change
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import canonical_mac, render_vif
@@ -117,9 +117,7 @@ def run_vif_module(module):
     params = module.params
     require(module, 'netaddr')
     # domain names the config file (<config_dir>/<domain>.cfg): refused before any path is made of it.
-    domain_problems = guest_name_problems('domain', params['domain'])
-    if domain_problems:
-        module.fail_json(msg='; '.join(domain_problems))
+    checked_options(module, problems=guest_name_problems('domain', params['domain']))
     path = config_path(params)
     with module_locks(module, 'xen_vif', locked_directories(params['config_dir'], [path])):
         result = converge(module, path)

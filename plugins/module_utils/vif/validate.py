@@ -28,6 +28,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.validate i
     parse_interface,
     parse_mac,
     parse_network,
+    script_rules,
 )
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
     EMU_SUFFIX,
@@ -43,8 +44,6 @@ MTU_RANGE = (68, 65535)
 WORD_RULES = (
     ('rate', re.compile(r'[0-9]+(?:[GMKgmk]?[Bb])?/s(?:@[0-9]+(?:s|ms|us)?)?'), 'is not a rate such as 10Mb/s or 1MB/s@20ms'),
     ('model', re.compile(r'[A-Za-z0-9_.-]+'), "is not a NIC model name (letters, digits, '.', '-' and '_'), such as e1000"),
-    ('script', re.compile(r'[A-Za-z0-9_.-]+|/[A-Za-z0-9_./-]+'),
-     "is not a script name or absolute path of letters, digits, '.', '-', '_' and '/', such as vif-bridge"),
 )
 _XL_DEFAULT_NAME_RE = re.compile(r'(vif|tap)[0-9]+\.[0-9]+(-emu)?')
 
@@ -201,6 +200,8 @@ def spec_problems(guest, devid, spec, hvm=False, subnets=()):
         value = getattr(spec, field)
         if value is not None and not pattern.fullmatch(value):
             add(field, value, [rule])
+    if spec.script is not None:
+        add('script', spec.script, script_rules(spec.script))
     if spec.mac is not None:
         add('mac', spec.mac, mac_rules(spec.mac))
     for entry in spec.ip or ():

@@ -21,7 +21,8 @@ import re
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import lock_path, module_locks
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
+    checked_options, interface_name_problems, script_problems)
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import (
     Atom,
     XlConfigError,
@@ -40,37 +41,14 @@ KEYS = (
 OPTIONS = tuple(option for option, _key in KEYS)
 # What Debian's xl.conf writes in its commented-out examples.
 QUOTE = '"'
-# vif-common.sh runs the script by name from /etc/xen/scripts or by its path: a name, or an absolute path
-# whose every part is such a name. No '..' (it would leave the directory a name is looked up in), nothing
-# a shell or xl's string syntax reads specially.
-SCRIPT_PART = r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}'
-_SCRIPT = re.compile(r'%s|(?:/%s)+' % (SCRIPT_PART, SCRIPT_PART))
-SCRIPT_RULE = ("is not a script name or absolute path made of names of letters, digits, '.', '-' and '_' "
-               "(each starting with a letter, digit or '_', at most 64), such as vif-bridge or /etc/xen/scripts/vif-route")
-_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
-
-
 class DefaultsError(ValueError):
     """The options cannot be applied; str() names the option and the value."""
 
 
-def script_problems(field, value):
-    if _SCRIPT.fullmatch(value) and '..' not in value.split('/'):
-        return []
-    return ["%s '%s' %s" % (field, value, SCRIPT_RULE)]
-
-
-def path_problems(field, path):
-    """A path the module writes: any file name but one holding a control character (it would end up on no line)."""
-    bad = _CONTROL.search(path)
-    if bad is None:
-        return []
-    return ["%s '%s' holds the control character %r; a path to write xl.conf to may not" % (field, path, bad.group())]
-
-
 def option_problems(params):
-    """Every rule the options break, one message per rule, naming the option and its value."""
-    problems = path_problems('path', params['path'])
+    """Every rule the vif options break, one message per rule, naming the option and its value (path is
+    checked with every path option, by checked_options)."""
+    problems = []
     absent = params.get('absent') or []
     for option in OPTIONS:
         value = params.get(option)
@@ -206,9 +184,7 @@ def _converge(module, path):
 
 def run_xl_defaults_module(module):
     params = module.params
-    problems = option_problems(params)
-    if problems:
-        module.fail_json(msg='%s was not changed: %s' % (params['path'], '; '.join(problems)), problems=problems)
+    checked_options(module, problems=option_problems(params))
     path = params['path']
     if os.path.isdir(path):
         module.fail_json(msg="path '%s' is a directory; name the xl.conf file" % path, config=path)

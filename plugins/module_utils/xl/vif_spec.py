@@ -56,11 +56,19 @@ def _canonical_decimal(text):
 
 
 def _as_ip_tuple(value):
-    """Accept 'a b', ['a', 'b'] or ('a',): the ip key is a whitespace-separated list."""
+    """Accept 'a b' (as xl writes it) or ['a', 'b'], ('a',): the ip key is a whitespace-separated list.
+
+    A list entry is one address, and an address never holds white space: 'a b' there is refused whole,
+    not taken as two addresses the task never wrote apart (nor 'a\\nb' with its line break dropped).
+    """
     if isinstance(value, str):
-        value = [value]
-    # Split list entries too: an entry holding a space would come back as two.
-    return tuple(part for entry in value for part in str(entry).split())
+        return tuple(value.split())
+    entries = tuple(str(entry) for entry in value)
+    for entry in entries:
+        if ''.join(entry.split()) != entry:
+            raise ValueError("vif field 'ip' value %r holds white space; an address never does, so give each address "
+                             "as its own list entry" % entry)
+    return tuple(entry for entry in entries if entry)
 
 
 def _known_key(token):

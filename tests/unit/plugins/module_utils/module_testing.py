@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import importlib
+
 
 class Failed(Exception):
     def __init__(self, result):
@@ -21,8 +23,9 @@ class Exited(Exception):
 
 
 class FakeModule:
-    def __init__(self, params, check_mode=False, diff=False, run_command=None, bin_paths=None):
+    def __init__(self, params, check_mode=False, diff=False, run_command=None, bin_paths=None, argument_spec=None):
         self.params = dict(params)
+        self.argument_spec = dict(argument_spec or {})
         self.params.setdefault('lock_timeout', 0)
         self.check_mode = check_mode
         self._diff = diff
@@ -47,3 +50,27 @@ class FakeModule:
         if path is None and required:
             self.fail_json(msg='Failed to find required executable %s' % name)
         return path
+
+
+class _Captured(Exception):
+    pass
+
+
+def argument_spec_of(name):
+    """The argument spec module <name> (xen_vif...) builds in its main(), so that FakeModule checks what the module does."""
+    source = importlib.import_module('ansible_collections.xenfleet.network.plugins.modules.%s' % name)
+    captured = {}
+
+    def capture(argument_spec, **kwargs):
+        captured.update(argument_spec)
+        raise _Captured()
+
+    real = source.AnsibleModule
+    source.AnsibleModule = capture
+    try:
+        source.main()
+    except _Captured:
+        pass
+    finally:
+        source.AnsibleModule = real
+    return captured

@@ -144,8 +144,17 @@ def test_a_spec_xl_could_not_read_back_is_refused(fields, message):
         VifSpec(**fields)
 
 
-def test_ip_list_entries_holding_spaces_are_split():
-    assert VifSpec(ip=['10.0.0.1 10.0.0.2']).ip == ('10.0.0.1', '10.0.0.2')
+def test_xls_own_ip_string_is_split_at_white_space():
+    assert VifSpec(ip='10.0.0.1  10.0.0.2').ip == ('10.0.0.1', '10.0.0.2')
+    assert parse_vif('ip=10.0.0.1 10.0.0.2').ip == ('10.0.0.1', '10.0.0.2')
+
+
+@pytest.mark.parametrize('entry', ['10.0.0.1 10.0.0.2', 'x y', 'x\ny', 'x\ry', 'x\ty', ' 10.0.0.1', '10.0.0.1\n'])
+def test_an_ip_list_entry_holding_white_space_is_refused_whole(entry):
+    # An address never holds white space: the entry is named as given, not split into values nobody wrote.
+    with pytest.raises(ValueError) as error:
+        VifSpec(ip=['10.0.0.3', entry])
+    assert "vif field 'ip' value %r holds white space" % entry in str(error.value)
 
 
 # ---------------------------------------------------------------- properties
