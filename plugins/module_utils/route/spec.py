@@ -11,15 +11,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import re
 from collections import namedtuple
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
-    Claims, InvalidSpec, interface_name_problems, parse_interface)
+    Claims, InvalidSpec, interface_name_problems, parse_interface, path_problems)
 
 # A vif and the guest addresses routed through it, as ipaddress addresses in the order given.
 VifRoutes = namedtuple('VifRoutes', 'vif addresses')
-_CONTROL = re.compile(r'[\x00-\x1f\x7f]')
 
 
 class RouteSpec:
@@ -49,10 +47,10 @@ class RouteSpec:
 
 
 def sysctl_path_problems(field, path):
-    """The sysctl.d file: an absolute path ending in .conf (systemd-sysctl reads no other), no control character."""
-    bad = _CONTROL.search(path)
-    if bad is not None:
-        return ["%s '%s' holds the control character %r; a file name may not" % (field, path, bad.group())]
+    """The sysctl.d file: the collection's path rule, and ending in .conf (systemd-sysctl reads no other)."""
+    problems = path_problems(field, path)
+    if problems:
+        return problems
     if not os.path.isabs(path) or not path.endswith('.conf') or '..' in path.split('/'):
         return ["%s '%s' is not an absolute path ending in .conf without '..' (systemd-sysctl reads only *.conf)"
                 % (field, path)]
