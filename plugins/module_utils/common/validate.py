@@ -340,13 +340,6 @@ def outside_rules(interface, subnets):
 # string early; no file this collection writes or reads needs one in its name. Relative paths would be
 # resolved against whatever directory Ansible runs the module in, so they are refused too.
 _CONTROL_CHARACTER = re.compile(r'[\x00-\x1f\x7f]')
-PATH_RULES_TEXT = 'an absolute path without control characters'
-
-
-def shown(value):
-    """value quoted for a message: as '<value>', or as Python's repr when it holds a control character."""
-    text = str(value)
-    return repr(text) if _CONTROL_CHARACTER.search(text) else "'%s'" % text
 
 
 def control_character_rule(text, what):
@@ -375,7 +368,7 @@ def path_rules(path):
 
 def path_problems(field, path):
     """Each rule path breaks as a path option, as "<field> '<path>' <rule>"."""
-    return ['%s %s %s' % (field, shown(path), rule) for rule in path_rules(path)]
+    return ["%s '%s' %s" % (field, path, rule) for rule in path_rules(path)]
 
 
 def path_option_problems(argument_spec, params, prefix=''):
@@ -420,13 +413,13 @@ def checked_options(module, build=None, problems=()):
 def file_pattern_problems(field, pattern):
     """A shell pattern of file names in one directory ('*.cfg'): no '/', which would leave the directory, no control character."""
     if not isinstance(pattern, str):
-        return ['%s %s is not a string' % (field, shown(pattern))]
+        return ["%s '%s' is not a string" % (field, pattern)]
     rules = [control_character_rule(pattern, 'a file name pattern')]
     if '/' in pattern:
         rules.append("holds '/'; a pattern names files of the directory itself")
     if pattern == '':
         rules.append('is empty; it would match no file')
-    return ['%s %s %s' % (field, shown(pattern), rule) for rule in rules if rule]
+    return ["%s '%s' %s" % (field, pattern, rule) for rule in rules if rule]
 
 
 # ---------------------------------------------------------------- hotplug scripts

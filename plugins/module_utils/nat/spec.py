@@ -20,7 +20,7 @@ import ipaddress
 import re
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
-    Claims, InvalidSpec, interface_name_problems, mac_problems, shown)
+    Claims, InvalidSpec, interface_name_problems, mac_problems)
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_config import PATH_RULE, PATH_WORD, extra_option_problems
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.domid import (
     devid_problem, domid_problem, vif_nat_address, vif_nat_hostname)
@@ -255,7 +255,7 @@ def state_dir_problems(state_dir):
     directory and its lock are made, when that configuration could not carry it."""
     if PATH_WORD.fullmatch(state_dir):
         return []
-    return ["state_dir %s %s, which the dnsmasq configuration's lease and pid files need" % (shown(state_dir), PATH_RULE)]
+    return ["state_dir '%s' %s, which the dnsmasq configuration's lease and pid files need" % (state_dir, PATH_RULE)]
 
 
 class NatSpec:
