@@ -90,10 +90,15 @@ main() {
     log "run directory: $RUN_DIR"
 
     local start=$SECONDS
-    bash "$REPO/tests/realxen/image.sh" "$RUN_DIR"
+    # the routed configuration's second boot gets its disk now, a copy of the first's before it boots
+    local -a copies=()
+    [[ ${XENFLEET_REALXEN_ROUTED:-1} != 1 ]] || copies=("$RUN_DIR/routed")
+    bash "$REPO/tests/realxen/image.sh" "$RUN_DIR" "${copies[@]}"
     log "image ready in $((SECONDS - start))s"
     local rc=0
-    "$VENV/bin/python" "$REPO/tests/realxen/run_realxen.py" "$RUN_DIR" || rc=$?
+    # the proofs' lines go to the terminal and to lane.log, beside the serial log and ansible.log
+    "$VENV/bin/python" -u "$REPO/tests/realxen/run_realxen.py" "$RUN_DIR" 2>&1 | tee "$RUN_DIR/lane.log" ||
+        rc=$?
     log "total $((SECONDS - start))s; logs in $RUN_DIR"
     return $rc
 }

@@ -6,6 +6,10 @@ for the router beyond the uplink: dom0's uplink is the veth up0 (192.0.2.10/24),
 whose peer in the namespace is the router 192.0.2.1/24. The guests have
 addresses of that same /24; the router finds them through proxy ARP on up0.
 SSH keeps riding eth0, which the routed topology does not touch.
+
+IPv6 the same way on 2001:db8:1::/64 (dom0 ::10, the router ::1): r6 has an IPv6 address too. Its vif line
+carries only the IPv4 one (vif-route would fail on the other); xen_route routes the IPv6 one once the vif exists,
+that is at the first run of site.yml after the guest's start.
 """
 
 import json
@@ -16,15 +20,18 @@ import time
 UPLINK = 'up0'
 DOM0_ADDRESS = '192.0.2.10'
 ROUTER = '192.0.2.1'
+DOM0_ADDRESS6 = '2001:db8:1::10'
+ROUTER6 = '2001:db8:1::1'
+# netback's vif MAC fe:ff:ff:ff:ff:ff as a link-local address: the guests' IPv6 gateway
+VIF_LINK_LOCAL = 'fe80::fcff:ffff:feff:ffff'
 FORGED_ADDRESS = '192.0.2.99'
 # name: (address the guest configures on eth0, the vif's ip=)
 GUESTS = {
     'r1': ('192.0.2.50/24', ['192.0.2.50']),
     'r2': ('192.0.2.51/24', ['192.0.2.51']),
+    'r6': ('192.0.2.52/24', ['192.0.2.52', '2001:db8:1::52']),
 }
-# The routed role's author's warning: vif-route adds each ip= address as a route with dom0's IPv4 address as
-# source, so an IPv6 address there may make vif-route fail at guest start. Observed and reported, not a proof.
-IPV6_PROBE = ('r6', '192.0.2.52/24', ['192.0.2.52', '2001:db8:1::52'])
+IPV6_GUEST = 'r6'
 
 UPSTREAM_SETUP = '''
 set -e
@@ -34,8 +41,10 @@ ip addr add {dom0}/24 dev {uplink}
 ip link set {uplink} up
 ip -n upstream link set lo up
 ip -n upstream addr add {router}/24 dev eth0
+ip addr add {dom0_6}/64 dev {uplink} nodad
+ip -n upstream addr add {router6}/64 dev eth0 nodad
 ip -n upstream link set eth0 up
-'''.format(uplink=UPLINK, dom0=DOM0_ADDRESS, router=ROUTER)
+'''.format(uplink=UPLINK, dom0=DOM0_ADDRESS, router=ROUTER, dom0_6=DOM0_ADDRESS6, router6=ROUTER6)
 
 # As its administrator wrote it: site.yml adds the vif entry.
 CONFIG = '''# {name}: a routed PV guest of the real-Xen lane
@@ -50,18 +59,12 @@ on_crash = "destroy"
 '''
 
 
-def all_guests():
-    guests = dict(GUESTS)
-    guests[IPV6_PROBE[0]] = IPV6_PROBE[1:]
-    return guests
-
-
 def routed_vars():
     return {
         'xenfleet_topology': 'routed',
         'xenfleet_uplink': UPLINK,
         'xenfleet_install_packages': True,
-        'xenfleet_guests': [{'name': name, 'vifs': [{'ip': ips}]} for name, (_address, ips) in all_guests().items()],
+        'xenfleet_guests': [{'name': name, 'vifs': [{'ip': ips}]} for name, (_address, ips) in GUESTS.items()],
         'xenfleet_antispoof': {'backend': 'nftables'},
     }
 
@@ -78,7 +81,7 @@ class RoutedLane:
         lane = self.lane
         lane.boot_machine()
         lane.dom0(UPSTREAM_SETUP, check=True)
-        for name, (address, _ips) in all_guests().items():
+        for name, (address, _ips) in GUESTS.items():
             lane.dom0('cat > /etc/xen/%s.cfg <<"EOF"\n%sEOF' % (name, CONFIG.format(name=name, address=address)),
                       check=True)
         variables = host_vars(lane.machine)
@@ -93,22 +96,33 @@ class RoutedLane:
         completed, recap, seconds = lane.playbook(os.path.join(lane.repo, 'site.yml'), label='routed: site.yml, first run')
         lane.timed('routed site.yml first run', seconds)
         bridges = lane.dom0_json('ip -j link show type bridge')
-        return self.report.prove(
+        ok = self.report.prove(
             'routed: site.yml converged dom0 (exit %d, %s) and made no bridge (bridges: %s)' % (
                 completed.returncode, recap, ', '.join(link['ifname'] for link in bridges) or 'none'),
             completed.returncode == 0 and recap.get('failed', 1) == 0 and not bridges, completed.stdout[-4000:])
+        task = re.search(r'^TASK \[[^]]*Install what vif-route runs[^]]*\].*?\n(ok|changed|skipping|failed|fatal)[:!]',
+                         completed.stdout, re.M | re.S)
+        self.report.prove('routed: the role\'s package step (net-tools, for vif-route) found it in the image: %s' % (
+            task.group(1) if task else 'not run'), task is not None and task.group(1) == 'ok',
+            task.group(0)[-1500:] if task else '')
+        return ok
 
     def start_guests(self):
         lane = self.lane
         print('\nrouted: guests started with xl create (vif-route sets up each vif):', flush=True)
         started = time.monotonic()
+        all_created = lane.create_guests(list(GUESTS))
+        self.started = [name for name in GUESTS if all_created[name].returncode == 0]
         for name in GUESTS:
-            created = lane.dom0('xl create /etc/xen/%s.cfg' % name, timeout=lane.limits['guest'])
+            created = all_created[name]
             vif_line = lane.dom0('grep ^vif /etc/xen/%s.cfg' % name).stdout.strip()
-            if not self.report.prove('routed: xl create accepted %s.cfg as site.yml wrote it (%s)' % (name, vif_line),
-                                     created.returncode == 0 and 'script=vif-route' in vif_line, created.stdout):
+            ipv4 = [ip for ip in GUESTS[name][1] if ':' not in ip]
+            written = re.search(r'ip=([^,\'"]*)', vif_line)
+            if not self.report.prove('routed: xl create accepted %s.cfg as site.yml wrote it (%s), ip= holding its IPv4 '
+                                     'addresses only (of %s)' % (name, vif_line, ' '.join(GUESTS[name][1])),
+                                     created.returncode == 0 and 'script=vif-route' in vif_line and written
+                                     and written.group(1).split() == ipv4, created.stdout):
                 return False
-            self.started.append(name)
         lane.wait_for_guests(GUESTS, started)
         for name in GUESTS:
             self.prove_vif(name)
@@ -117,19 +131,20 @@ class RoutedLane:
     def prove_vif(self, name):
         lane = self.lane
         vifname = '%s-0' % name
-        ips = GUESTS[name][1]
+        ips = [ip for ip in GUESTS[name][1] if ':' not in ip]
         link = lane.link(vifname) or {}
         own = lane.dom0_json('ip -j addr show dev %s' % vifname)
         own_addresses = ['%s/%s' % (info['local'], info['prefixlen']) for entry in own for info in entry.get('addr_info', [])
                          if info.get('family') == 'inet']
         proxy_arp = lane.dom0('cat /proc/sys/net/ipv4/conf/%s/proxy_arp' % vifname).stdout.strip()
-        routes = lane.dom0_json('ip -j route show dev %s' % vifname)
+        routes = lane.dom0_json('ip -d -j route show dev %s' % vifname)
         routed = sorted(route['dst'] for route in routes)
         self.report.prove(
-            'routed: %s is in dom0 with no master, %s/32 on it, proxy_arp=%s, host routes %s (vif-route\'s)' % (
-                vifname, DOM0_ADDRESS, proxy_arp, ', '.join(routed) or 'none'),
+            'routed: %s is in dom0 with no master, %s/32 on it, proxy_arp=%s, host routes %s (vif-route\'s: %s)' % (
+                vifname, DOM0_ADDRESS, proxy_arp, ', '.join(routed) or 'none',
+                ', '.join(sorted(set(str(route.get('protocol')) for route in routes))) or 'none'),
             link and not link.get('master') and '%s/32' % DOM0_ADDRESS in own_addresses and proxy_arp == '1'
-            and routed == sorted(ips),
+            and routed == sorted(ips) and all(route.get('protocol') == 'boot' for route in routes),
             json.dumps(routes))
 
     def upstream_echo_requests(self):
@@ -170,33 +185,54 @@ class RoutedLane:
                 FORGED_ADDRESS, rx_after - rx_before, before, legit, legit, after),
             None not in (before, legit, after) and legit - before >= 2 and rx_after - rx_before >= 5 and after == legit)
 
-    def prove_rerun(self):
+    def prove_ipv6_run(self):
+        """The run after the guests' start: xen_route adopts vif-route's IPv4 routes and adds only r6's IPv6."""
         lane = self.lane
-        print('\nrouted: site.yml, second run, with the guests running:', flush=True)
+        print('\nrouted: site.yml, second run, with the guests running (xen_route routes %s\'s IPv6 address):'
+              % IPV6_GUEST, flush=True)
         completed, recap, seconds = lane.playbook(os.path.join(lane.repo, 'site.yml'), '--diff',
                                                   label='routed: site.yml, second run')
         lane.timed('routed site.yml second run', seconds)
-        changed = re.findall(r'^changed: \[.*$', completed.stdout, re.M)
-        self.report.prove('routed: a second run of site.yml, guests running, changed nothing (%s)' % recap,
-                          completed.returncode == 0 and recap.get('changed', 1) == 0 and recap.get('failed', 1) == 0,
-                          '\n'.join(changed) + completed.stdout[-3000:])
+        changed = changed_tasks(completed.stdout)
+        self.report.prove(
+            'routed: the second run, guests running, changed only xen_route\'s task (changed: %s; %s)' % (
+                '; '.join(changed) or 'none', recap),
+            completed.returncode == 0 and recap.get('failed', 1) == 0 and len(changed) == 1
+            and 'Routes, proxy ARP/NDP' in changed[0], completed.stdout[-4000:])
+        vifname = '%s-0' % IPV6_GUEST
+        address6 = [ip for ip in GUESTS[IPV6_GUEST][1] if ':' in ip][0]
+        routes6 = lane.dom0('ip -d -6 route show %s' % address6).stdout.strip()
+        routes4 = lane.dom0('ip -d route show dev %s' % vifname).stdout.strip()
+        proxy = lane.dom0('ip -6 neigh show proxy').stdout
+        self.report.prove(
+            'routed: xen_route routed %s through %s (%s), proxy NDP for it on %s, and left vif-route\'s IPv4 routes as '
+            'the only ones (%s)' % (address6, vifname, routes6 or 'no route', UPLINK, routes4.replace('\n', '; ')),
+            'dev %s' % vifname in routes6 and 'proto 212' in routes6 and '%s dev %s' % (address6, UPLINK) in proxy
+            and 'proto 212' not in routes4 and 'proto boot' in routes4, routes6 + '\n' + proxy)
 
-    def observe_ipv6_in_ip(self):
-        """Reported, not proved: does vif-route take an IPv6 address in ip=?"""
+        status, output = lane.guest(IPV6_GUEST, 'test -e /proc/net/if_inet6 && ping -6 -c 1 -W 1 ::1')
+        if status != 0:
+            print('  [NOTE] routed: the guest %s cannot do IPv6 (no IPv6 in its kernel or busybox ping -6): %s' % (
+                IPV6_GUEST, output.strip()), flush=True)
+            return
+        lane.guest(IPV6_GUEST, 'echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_dad; ip -6 addr add %s/128 dev eth0; '
+                   'ip -6 route add default via %s dev eth0' % (address6, VIF_LINK_LOCAL))
+        completed = lane.dom0('ip netns exec upstream ping -6 -c 3 -W 3 %s' % address6, timeout=60)
+        self.report.prove('routed: the upstream router reaches %s at %s over IPv6 (proxy NDP on %s, xen_route\'s route)'
+                          % (IPV6_GUEST, address6, UPLINK), completed.returncode == 0, completed.stdout)
+        status, output = lane.guest(IPV6_GUEST, 'ping -6 -c 3 -W 3 %s' % ROUTER6, timeout=60)
+        self.report.prove('routed: %s reaches the upstream router %s over IPv6 through dom0\'s link-local address on '
+                          '%s' % (IPV6_GUEST, ROUTER6, vifname), status == 0, output)
+
+    def prove_rerun(self):
         lane = self.lane
-        name, _address, ips = IPV6_PROBE
-        created = lane.dom0('xl create /etc/xen/%s.cfg' % name, timeout=lane.limits['guest'])
-        vif_line = lane.dom0('grep ^vif /etc/xen/%s.cfg' % name).stdout.strip()
-        routes = lane.dom0('ip route show dev %s-0; ip -6 route show dev %s-0' % (name, name)).stdout.strip()
-        hotplug = lane.dom0('grep -h "%s-0\\|vif-route" /var/log/xen/xen-hotplug.log 2>/dev/null | tail -n 8' % name).stdout
-        if created.returncode == 0:
-            self.started.append(name)
-        outcome = 'started' if created.returncode == 0 else 'failed to start (exit %d)' % created.returncode
-        print('  [NOTE] routed: a vif with an IPv6 address in ip= (%s, %s): xl create %s; routes on %s-0: %s' % (
-            vif_line, ' '.join(ips), outcome, name, routes.replace('\n', '; ') or 'none'), flush=True)
-        detail = (created.stdout.strip() + '\n' + hotplug.strip()).strip()
-        if detail:
-            print('         ' + detail.replace('\n', '\n         '), flush=True)
+        print('\nrouted: site.yml, third run, with the guests running:', flush=True)
+        completed, recap, seconds = lane.playbook(os.path.join(lane.repo, 'site.yml'), '--diff',
+                                                  label='routed: site.yml, third run')
+        lane.timed('routed site.yml third run', seconds)
+        self.report.prove('routed: a third run of site.yml, guests running, changed nothing (%s)' % recap,
+                          completed.returncode == 0 and recap.get('changed', 1) == 0 and recap.get('failed', 1) == 0,
+                          '; '.join(changed_tasks(completed.stdout)) + '\n' + completed.stdout[-3000:])
 
     def prove_destroyed(self):
         lane = self.lane
@@ -217,6 +253,18 @@ class RoutedLane:
         if self.converge() and self.start_guests():
             self.prove_traffic()
             self.prove_forged_source()
+            self.prove_ipv6_run()
             self.prove_rerun()
-            self.observe_ipv6_in_ip()
             self.prove_destroyed()
+
+
+def changed_tasks(output):
+    """The tasks of an ansible-playbook output that reported changed, by name."""
+    found, task = [], None
+    for line in output.splitlines():
+        heading = re.match(r'^TASK \[(.*)\]', line)
+        if heading:
+            task = heading.group(1)
+        elif line.startswith('changed:') and task not in found:
+            found.append(task)
+    return found
