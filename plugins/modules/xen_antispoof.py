@@ -169,6 +169,7 @@ options:
       - With V(iptables), the prefix of three files C(<prefix>.eb), C(<prefix>.v4) and C(<prefix>.v6), for
         C(ebtables-restore), C(iptables-restore) and C(ip6tables-restore) with C(--noflush) at boot; by default
         C(/etc/iptables/xenfleet-antispoof).
+      - An absolute path without control characters.
     type: path
   manage_sysctl:
     description:
@@ -189,6 +190,7 @@ options:
       - At 5000 vifs this saves a third of a second per run. Set to an empty string to list the tables on every run.
       - A directory on tmpfs (the default) is best; a snapshot never outlives the boot it was taken in, and saving
         one removes those of network namespaces that no longer exist.
+      - An absolute path without control characters.
     type: path
     default: /run/xenfleet-network
 notes:

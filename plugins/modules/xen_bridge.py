@@ -118,6 +118,7 @@ options:
   persist_path:
     description:
       - Where the stanza is written. Defaults to C(/etc/network/interfaces.d/<name>).
+      - An absolute path without control characters.
     type: path
 notes:
   - Moving the uplink can drop an SSH session for a moment. Run the task with C(async) and C(poll) so the module keeps

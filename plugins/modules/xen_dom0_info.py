@@ -37,26 +37,31 @@ options:
   config_dir:
     description:
       - Where the guests' xl configs are; it becomes RV(host_vars.xenfleet_xl_config_dir).
+      - An absolute path without control characters.
     type: path
     default: /etc/xen
   pattern:
     description:
       - Which files of O(config_dir) are guest configs (a shell pattern).
+      - A pattern of names in O(config_dir) itself, without C(/) or control characters.
     type: str
     default: "*.cfg"
   xl_conf:
     description:
       - Path of xl's global config. A missing file means no defaults. Empty to skip it.
+      - An absolute path without control characters.
     type: path
     default: /etc/xen/xl.conf
   xend_config:
     description:
       - Path of the legacy xend toolstack's config. A missing file means none. Empty to skip it.
+      - An absolute path without control characters.
     type: path
     default: /etc/xen/xend-config.sxp
   scripts_dir:
     description:
       - Where a network script named without a path in O(xend_config) (a wrapper) is looked for.
+      - An absolute path without control characters.
     type: path
     default: /etc/xen/scripts
 requirements:

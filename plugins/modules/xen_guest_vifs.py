@@ -57,7 +57,9 @@ options:
         type: str
         choices: [pv, pvh, hvm]
       config:
-        description: Path of the guest's xl config. Defaults to C(<config_dir>/<name>.cfg). The file must exist.
+        description:
+          - Path of the guest's xl config. Defaults to C(<config_dir>/<name>.cfg). The file must exist.
+          - An absolute path without control characters.
         type: path
       vifs:
         description:
@@ -82,7 +84,9 @@ options:
             description: Bridge the vif is plugged into (xl's default is C(xenbr0)).
             type: str
           ip:
-            description: Addresses or CIDRs of the guest on this vif (xl's C(ip=)).
+            description:
+              - Addresses or CIDRs of the guest on this vif (xl's C(ip=)).
+              - One address per entry; an entry holding white space is refused.
             type: list
             elements: str
           vifname:
@@ -93,7 +97,9 @@ options:
             type: str
             default: auto
           script:
-            description: Hotplug script, for example C(vif-bridge), C(vif-route) or C(vif-nat).
+            description:
+              - Hotplug script, for example C(vif-bridge), C(vif-route) or C(vif-nat).
+              - A name from C(/etc/xen/scripts), or an absolute path whose every part is such a name; names are letters, digits, C(.), C(-) and C(_), start with a letter, digit or C(_), and have at most 64 characters. No C(..). The rule of M(xenfleet.network.xen_xl_defaults)' O(xenfleet.network.xen_xl_defaults#module:vif_script) too.
             type: str
           rate:
             description: Bandwidth limit, for example C(10Mb/s) or C(1MB/s@20ms).
@@ -118,6 +124,7 @@ options:
     description:
       - Directory of the dom0's xl configs (C(*.cfg)). The default config of a listed guest is there, and the vifs of
         every other config there count for the uniqueness checks (one that cannot be parsed is skipped with a warning).
+      - An absolute path without control characters.
     type: path
     default: /etc/xen
   exclusive:

@@ -230,18 +230,26 @@ options:
       - Directory of the instances' state. Each instance keeps its record, lease and pid files in C(<state_dir>/<name>/);
         C(<state_dir>/forwarding.json) records the forwarding flags the instances changed.
       - All instances of a host must share it, or they cannot see each other's subnets and ports.
+      - An absolute path without control characters; with DHCP also without white space, C(#), C(") or C(\\), since
+        dnsmasq's configuration names the lease and pid files under it.
     type: path
     default: /var/lib/xenfleet/nat
   config_dir:
-    description: Directory of the dnsmasq configuration files, C(<config_dir>/<name>.dnsmasq.conf).
+    description:
+      - Directory of the dnsmasq configuration files, C(<config_dir>/<name>.dnsmasq.conf).
+      - An absolute path without control characters.
     type: path
     default: /etc/xenfleet/nat
   systemd_unit_dir:
-    description: Where the systemd unit is written when dnsmasq runs under systemd.
+    description:
+      - Where the systemd unit is written when dnsmasq runs under systemd.
+      - An absolute path without control characters.
     type: path
     default: /etc/systemd/system
   dnsmasq_path:
-    description: The dnsmasq binary. Defaults to the one found on the PATH or in C(/usr/sbin).
+    description:
+      - The dnsmasq binary. Defaults to the one found on the PATH or in C(/usr/sbin).
+      - An absolute path without control characters.
     type: path
 notes:
   - IPv4 only. Guests' IPv6 is left alone; route it (for example with a brouter bridge) rather than NAT it.

@@ -48,12 +48,14 @@ options:
     description:
       - Path of the guest's xl domain config. Defaults to C(<config_dir>/<domain>.cfg), that is C(/etc/xen/<domain>.cfg).
       - The file must exist; O(state=absent) on a missing file changes nothing.
+      - An absolute path without control characters.
     type: path
   config_dir:
     description:
       - Directory whose C(*.cfg) files describe the dom0's other guests. Their vifs' MACs, addresses and vif names are
         taken, so this vif may not reuse them. A config there that cannot be parsed is skipped with a warning.
       - An empty string skips the scan.
+      - An absolute path without control characters.
     type: path
     default: /etc/xen
   devid:
@@ -91,6 +93,7 @@ options:
       - Addresses or CIDRs of the guest on this vif (xl's C(ip=), a space-separated list), used by C(vif-route) and
         anti-spoofing.
       - An empty list is the same as leaving the option out; use O(replace=true) to drop the key.
+      - One address per entry; an entry holding white space is refused.
     type: list
     elements: str
   vifname:
@@ -103,6 +106,7 @@ options:
   script:
     description:
       - Hotplug script, for example C(vif-bridge), C(vif-route) or C(vif-nat).
+      - A name from C(/etc/xen/scripts), or an absolute path whose every part is such a name; names are letters, digits, C(.), C(-) and C(_), start with a letter, digit or C(_), and have at most 64 characters. No C(..). The rule of M(xenfleet.network.xen_xl_defaults)' O(xenfleet.network.xen_xl_defaults#module:vif_script) too.
     type: str
   rate:
     description:

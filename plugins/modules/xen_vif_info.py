@@ -34,11 +34,13 @@ options:
   config_dir:
     description:
       - Directory holding the guests' xl domain configs.
+      - An absolute path without control characters.
     type: path
     default: /etc/xen
   pattern:
     description:
       - Shell pattern of the config files' names in O(config_dir).
+      - A pattern of names in O(config_dir) itself, without C(/) or control characters.
     type: str
     default: "*.cfg"
   live:

@@ -31,7 +31,7 @@ extends_documentation_fragment:
 options:
   path:
     description:
-      - The xl.conf to edit. A path holding a control character (newline, carriage return, NUL...) is refused.
+      - The xl.conf to edit. An absolute path without control characters (newline, carriage return, NUL...).
     type: path
     default: /etc/xen/xl.conf
   vif_script:

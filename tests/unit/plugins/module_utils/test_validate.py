@@ -30,8 +30,22 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.validate i
     interface_pattern_problems,
     is_interface_name,
     is_unicast_mac,
+    InvalidSpec,
+    SCRIPT_RULE,
+    checked_options,
+    file_pattern_problems,
+    path_option_problems,
+    path_problems,
+    path_rules,
+    script_problems,
+    script_rules,
 )
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import spec_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.defaults import option_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import VifSpec
 from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.hostile import HOSTILE_NAMES
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.hostile_values import HOSTILE_VALUES
+from ansible_collections.xenfleet.network.tests.unit.plugins.module_utils.module_testing import Failed, FakeModule, argument_spec_of
 
 
 @pytest.mark.parametrize('name', ['xenbr0', 'eth0.100', 'vif1.0', 'web_0-emu', 'a', 'b' * IFNAME_MAX, 'A.B-c_9'])
@@ -201,3 +215,129 @@ def test_claims_name_every_earlier_holder_and_keep_kinds_apart():
                  st.text(alphabet='0123456789abcdefABCDEF:-x ', max_size=20)))
 def test_the_quick_mac_check_agrees_with_the_rules(text):
     assert is_unicast_mac(text) == (mac_rules(text) == [])
+
+
+# ---------------------------------------------------------------- paths
+
+MODULES = ('xen_antispoof', 'xen_bridge', 'xen_dom0_info', 'xen_guest_vifs', 'xen_nat', 'xen_route', 'xen_vif',
+           'xen_vif_info', 'xen_xl_defaults')
+HOSTILE_PATHS = ['/etc/x\ny', '/etc/x\ry', '/etc/x\0y', '/etc/x\ty', '/etc/x\x7fy', '/etc/x\x1by', 'x/y', '../etc/x', 'etc', '~x']
+
+
+@pytest.mark.parametrize('path', ['/etc/xen', '/etc/xen/web.cfg', '/var/lib/x y/#z', "/tmp/it's", '/tmp/brücke', '/', ''])
+def test_absolute_paths_without_control_characters_are_taken(path):
+    # White space, quotes, '#' and non-ASCII are file names like any other: each writer quotes them for its format.
+    assert path_rules(path) == []
+    assert path_problems('config_dir', path) == []
+
+
+@pytest.mark.parametrize('path', HOSTILE_PATHS)
+def test_hostile_paths_are_refused_naming_option_and_value(path):
+    problems = path_problems('persist_path', path)
+    assert len(problems) == 1 and problems[0].startswith("persist_path '%s' " % path)
+
+
+def test_path_rules_are_worded():
+    assert path_rules('/etc/x\ny') == ["holds the control character '\\n'; a path may not"]
+    assert path_rules('x\0\ry') == ["holds the control characters '\\x00', '\\r'; a path may not",
+                                    'is not an absolute path; a relative one would depend on where Ansible runs the module']
+    assert path_rules(5) == ['is not a string']
+
+
+def test_every_path_option_of_every_module_is_checked_in_suboptions_too():
+    spec = dict(
+        config_dir=dict(type='path'), name=dict(type='str'),
+        guests=dict(type='list', elements='dict', options=dict(name=dict(type='str'), config=dict(type='path'))),
+        dhcp=dict(type='dict', options=dict(hosts_file=dict(type='path'))),
+    )
+    params = dict(config_dir='x', name='x\ny', guests=[dict(name='a', config='/ok'), dict(name='b', config='/x\0')],
+                  dhcp=dict(hosts_file='rel'))
+    problems = path_option_problems(spec, params)
+    assert [problem.split(' ')[0] for problem in problems] == ['config_dir', 'guests[1].config', 'dhcp.hosts_file']
+    assert path_option_problems(spec, dict(config_dir=None, guests=None, dhcp=None)) == []
+
+
+@pytest.mark.parametrize('module', MODULES)
+def test_each_modules_own_path_options_are_found(module):
+    # The modules' real argument specs: every option of type path, wherever it sits, gets the rule.
+    spec = argument_spec_of(module)
+    paths = list(_path_options(spec))
+    assert paths, module  # every module takes at least one path
+    for field, params in paths:
+        problems = path_option_problems(spec, params)
+        assert problems == ["%s '/x\ny' holds the control character '\\n'; a path may not" % field], (module, field)
+
+
+def _path_options(spec, prefix='', wrap=lambda value: value):
+    """(field, params that put '/x\\ny' in it) for each path option of spec."""
+    for name, option in spec.items():
+        if option.get('type') == 'path':
+            yield prefix + name, wrap({name: '/x\ny'})
+        elif option.get('options'):
+            as_list = option.get('type') == 'list'
+            inner = (lambda value, name=name, as_list=as_list, outer=wrap: outer({name: [value] if as_list else value}))
+            for found in _path_options(option['options'], '%s%s%s.' % (prefix, name, '[0]' if as_list else ''), inner):
+                yield found
+
+
+def test_checked_options_fails_with_every_problem_before_the_spec_is_used():
+    class Spec:
+        def __init__(self, params):
+            raise InvalidSpec(["name '%s' is wrong" % params['name']])
+
+    module = FakeModule(dict(name='x;y', config_dir='rel'), argument_spec=dict(name=dict(), config_dir=dict(type='path')))
+    with pytest.raises(Failed) as failed:
+        checked_options(module, Spec, problems=['extra'])
+    assert failed.value.result['problems'] == [
+        "config_dir 'rel' is not an absolute path; a relative one would depend on where Ansible runs the module",
+        'extra', "name 'x;y' is wrong"]
+    assert failed.value.result['msg'].startswith('Invalid options: ') and failed.value.result['changed'] is False
+    fine = FakeModule(dict(config_dir='/etc'), argument_spec=dict(config_dir=dict(type='path')))
+    assert checked_options(fine, lambda params: 'spec') == 'spec'
+
+
+@pytest.mark.parametrize('pattern', ['*.cfg', 'web-?.cfg', '[a-z]*', 'x y;$(id)'])
+def test_file_name_patterns_are_taken(pattern):
+    assert file_pattern_problems('pattern', pattern) == []
+
+
+@pytest.mark.parametrize('pattern', ['../*', '/etc/*', '*/x.cfg', 'x\ny', 'x\0y', ''])
+def test_patterns_that_leave_the_directory_or_hold_control_characters_are_refused(pattern):
+    problems = file_pattern_problems('pattern', pattern)
+    assert len(problems) == 1 and problems[0].startswith("pattern '%s' " % pattern)
+
+
+# ---------------------------------------------------------------- hotplug scripts
+
+@pytest.mark.parametrize('script', ['vif-bridge', 'vif_route.sh', '/etc/xen/scripts/vif-route', '/usr/lib/xen-4.17/bin/x',
+                                    'b' * 16, 'x' * 64, '_x', '9', '/a..b'])
+def test_script_names_and_absolute_paths_are_taken(script):
+    assert script_rules(script) == []
+    assert script_problems('script', script) == []
+
+
+# What xl would take (it splits a vif spec only at ','), and this rule does not: parts that leave the scripts
+# directory or read as options, relative paths, and whatever a shell or a vif spec reads specially.
+HOSTILE_SCRIPTS = [name for name in HOSTILE_VALUES if name != 'b' * 16] + [
+    '../vif-bridge', '/etc/xen/../../bin/sh', '/etc/xen/scripts/..', '/./x', 'vif-bridge/', '//x', '/', '-x', '/etc/-x',
+    '.hidden', 'x' * 65, '/etc/' + 'x' * 65, 'relative/path', 'x=y', 'vif bridge', 'x\n', '\0']
+
+
+@pytest.mark.parametrize('script', HOSTILE_SCRIPTS)
+def test_hostile_scripts_are_refused_naming_field_and_value(script):
+    assert script_problems('vif_script', script) == ["vif_script '%s' %s" % (script, SCRIPT_RULE)]
+    assert script_rules(None) == ['is not a string']
+
+
+@pytest.mark.parametrize('script', HOSTILE_SCRIPTS + ['vif-bridge', '/etc/xen/scripts/vif-route', 'b' * 16])
+def test_xen_vif_and_xen_xl_defaults_take_and_refuse_the_same_scripts(script):
+    # One rule: the vif's script field (xen_vif, xen_guest_vifs) and xl.conf's vif.default.script.
+    expected = [SCRIPT_RULE] if script_rules(script) else []
+    assert [problem.split("' ", 1)[1] for problem in option_problems(
+        dict(path='/x', absent=[], vif_script=script, vif_bridge=None, vif_gatewaydev=None))] == expected
+    try:
+        spec = VifSpec(bridge='xenbr0', script=script)
+    except ValueError as error:  # a ',' splits a vif spec: refused before any rule is asked
+        assert ',' in script and "vif field 'script'" in str(error)
+        return
+    assert [(problem.field, problem.rule) for problem in spec_problems('web', 0, spec)] == [('script', rule) for rule in expected]
