@@ -19,10 +19,10 @@
 #                module_utils unit tests, then one integration target per
 #                module family (DISTRO_TARGETS), as a fresh Debian dom0 runs them
 #   realxen      the real-Xen lane (scripts/realxen.sh): site.yml against a
-#                Xen dom0 under QEMU, proved with real PV guests (12-15 min,
-#                about 3 more the first time, which builds its image). It
-#                starts in the background right after setup, since it mostly
-#                waits on the emulated machine, and the other stages run
+#                Xen dom0 under QEMU, proved with real PV guests (11-17 min,
+#                about 2 more the first time, which builds its image). It
+#                starts in the background right after setup, since it keeps
+#                about one core busy on emulation, and the other stages run
 #                meanwhile; its output goes to tests/output/realxen/<date-time>/
 #                stage.log, and the end of the run waits for it and prints its
 #                pass/fail lines. Skipped (saying why) with under 4 GB of free
