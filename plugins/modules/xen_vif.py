@@ -106,7 +106,9 @@ options:
   script:
     description:
       - Hotplug script, for example C(vif-bridge), C(vif-route) or C(vif-nat).
-      - A name from C(/etc/xen/scripts), or an absolute path whose every part is such a name; names are letters, digits, C(.), C(-) and C(_), start with a letter, digit or C(_), and have at most 64 characters. No C(..). The rule of M(xenfleet.network.xen_xl_defaults)' O(xenfleet.network.xen_xl_defaults#module:vif_script) too.
+      - A name from C(/etc/xen/scripts), or an absolute path whose every part is such a name; names are
+        letters, digits, C(.), C(-) and C(_), start with a letter, digit or C(_), and have at most 64 characters.
+        No C(..). The rule of M(xenfleet.network.xen_xl_defaults)' O(xenfleet.network.xen_xl_defaults#module:vif_script) too.
     type: str
   rate:
     description:

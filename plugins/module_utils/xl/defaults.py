@@ -41,6 +41,8 @@ KEYS = (
 OPTIONS = tuple(option for option, _key in KEYS)
 # What Debian's xl.conf writes in its commented-out examples.
 QUOTE = '"'
+
+
 class DefaultsError(ValueError):
     """The options cannot be applied; str() names the option and the value."""
 

@@ -268,16 +268,22 @@ def test_each_modules_own_path_options_are_found(module):
         assert problems == ["%s '/x\ny' holds the control character '\\n'; a path may not" % field], (module, field)
 
 
-def _path_options(spec, prefix='', wrap=lambda value: value):
+def _path_options(spec, prefix='', outer=None):
     """(field, params that put '/x\\ny' in it) for each path option of spec."""
     for name, option in spec.items():
         if option.get('type') == 'path':
-            yield prefix + name, wrap({name: '/x\ny'})
+            yield prefix + name, _nested(outer, {name: '/x\ny'})
         elif option.get('options'):
             as_list = option.get('type') == 'list'
-            inner = (lambda value, name=name, as_list=as_list, outer=wrap: outer({name: [value] if as_list else value}))
-            for found in _path_options(option['options'], '%s%s%s.' % (prefix, name, '[0]' if as_list else ''), inner):
-                yield found
+            yield from _path_options(option['options'], '%s%s%s.' % (prefix, name, '[0]' if as_list else ''),
+                                     (outer or []) + [(name, as_list)])
+
+
+def _nested(outer, params):
+    """params put inside the options outer names ((name, is a list) from the top), each as a dict or a one-item list."""
+    for name, as_list in reversed(outer or []):
+        params = {name: [params] if as_list else params}
+    return params
 
 
 def test_checked_options_fails_with_every_problem_before_the_spec_is_used():
