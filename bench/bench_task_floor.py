@@ -64,7 +64,7 @@ def measure(lab, collections, copies, runs):
         for count in (1, copies):
             write_playbook(playbook, task, count)
             timed_run(lab, collections, playbook)  # the first run converges and warms the SSH master
-            timings[count] = min(timed_run(lab, collections, playbook) for _ in range(runs))
+            timings[count] = min(timed_run(lab, collections, playbook) for _run in range(runs))
         rows.append((label, timings[1], timings[copies], (timings[copies] - timings[1]) / (copies - 1)))
     return rows
 

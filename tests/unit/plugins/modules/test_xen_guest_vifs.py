@@ -39,7 +39,7 @@ def params(directory, **extra):
     guests = [dict(name='web', vifs=[dict(bridge='xenbr0', ip=['10.0.0.5'], mac='auto', vifname='auto')]),
               dict(name='db', vifs=[dict(bridge='xenbr0', ip=['10.0.0.6'], mac='auto', vifname='auto')])]
     result = dict(guests=guests, config_dir=str(directory), exclusive=True, bridge_subnets=None, mac_prefix='02:00',
-                  live=False, backup=False)
+                  live=False, backup=False, read_back=False)
     result.update(extra)
     return result
 
