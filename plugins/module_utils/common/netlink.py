@@ -141,15 +141,15 @@ class Netlink:
     def create_bridge(self, name, mac=None, mtu=None, options=None):
         kwargs = dict(ifname=name, kind='bridge')
         kwargs.update(bridge_kwargs(options or {}))
+        # The MAC goes into the create request itself: the kernel then marks it as set by the user from the
+        # start. A bridge born with a random MAC gets one from udev's MACAddressPolicy=persistent too, applied
+        # whenever udev gets to the new device, possibly after a MAC set here, which it would then replace.
+        if mac:
+            kwargs['address'] = mac
         self._request('create bridge %s' % name, self.ipr.link, 'add', **kwargs)
         index = self.index(name)
-        extra = {}
-        if mac:
-            extra['address'] = mac
         if mtu:
-            extra['mtu'] = mtu
-        if extra:
-            self._request('configure bridge %s' % name, self.ipr.link, 'set', index=index, **extra)
+            self._request('configure bridge %s' % name, self.ipr.link, 'set', index=index, mtu=mtu)
         return index
 
     def delete_link(self, name):
