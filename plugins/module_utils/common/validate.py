@@ -406,6 +406,8 @@ def checked_options(module, build=None, problems=()):
     except InvalidSpec as error:
         problems.extend(error.problems)
     if problems:
+        # A spec may apply the path rule itself as well (it stands alone in its unit tests): each message once.
+        problems = sorted(set(problems), key=problems.index)
         module.fail_json(msg='Invalid options: %s' % '; '.join(problems), problems=problems, changed=False)
     return spec
 

@@ -14,7 +14,7 @@ __metaclass__ = type
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import apply_plan
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import InvalidSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import checked_options
 from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import NetlinkError, RouteNetlink, Sysctls
 from ansible_collections.xenfleet.network.plugins.module_utils.route.plan import RoutePlanner
 from ansible_collections.xenfleet.network.plugins.module_utils.route.spec import RouteSpec
@@ -23,10 +23,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.route.view import
 
 def run_route_module(module, sysctls=None):
     require(module, 'pyroute2')
-    try:
-        spec = RouteSpec(module.params)
-    except InvalidSpec as error:
-        module.fail_json(msg='Invalid options: %s' % error, problems=error.problems)
+    spec = checked_options(module, RouteSpec)
     try:
         net = RouteNetlink()
     except NetlinkError as error:

@@ -37,6 +37,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import
 )
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import VifValidationError
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.config import decode_config, encode_config
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.guests import DEFAULT_PATTERN
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import LivePlanError, XlOutputError, live_vif_dict, plan_live
 
 MODULE = 'xen_guest_vifs'
@@ -135,7 +136,7 @@ def read_back(module, plans, paths):
     The listed guests' vifs come from the plan, not the files, so check mode answers with what a real run would
     write, and a listed config outside config_dir is reported too. Saves a role the xen_vif_info task (a whole
     remote module run) it would otherwise need right after this one."""
-    found = gather(module.params['config_dir'], '*.cfg', module.run_command, module.get_bin_path('xl'))
+    found = gather(module.params['config_dir'], DEFAULT_PATTERN, module.run_command, module.get_bin_path('xl'))
     guests = found['guests']
     by_config = dict((os.path.normpath(guest['config']), guest) for guest in guests if guest['config'])
     for plan in plans:

@@ -302,6 +302,18 @@ def test_checked_options_fails_with_every_problem_before_the_spec_is_used():
     assert checked_options(fine, lambda params: 'spec') == 'spec'
 
 
+def test_checked_options_names_a_problem_once_when_the_spec_applies_the_path_rule_too():
+    class Spec:  # as route/spec.py does for sysctl_path, so that it stands alone
+        def __init__(self, params):
+            raise InvalidSpec(path_problems('sysctl_path', params['sysctl_path']) + ['another'])
+
+    module = FakeModule(dict(sysctl_path='x\n.conf'), argument_spec=dict(sysctl_path=dict(type='path')))
+    with pytest.raises(Failed) as failed:
+        checked_options(module, Spec)
+    found = failed.value.result['problems']
+    assert found == path_problems('sysctl_path', 'x\n.conf') + ['another'] and len(found) == 3
+
+
 @pytest.mark.parametrize('pattern', ['*.cfg', 'web-?.cfg', '[a-z]*', 'x y;$(id)'])
 def test_file_name_patterns_are_taken(pattern):
     assert file_pattern_problems('pattern', pattern) == []
