@@ -43,6 +43,8 @@ import time
 MARKER_DIR = '/run/xenlab'
 STAMP_PREFIX = 'xenlab:'
 STATE_FILE = 'state.json'
+INTERFACES_FILE = os.path.join('network', 'interfaces')  # dom0's /etc/network/interfaces, in the workdir
+INTERFACES_DIR = os.path.join('network', 'interfaces.d')
 INVENTORY_FILE = 'inventory.ini'
 PYTHON_WRAPPER = 'dom0-python'
 IFNAMSIZ = 15  # Linux interface names are at most 15 bytes (16 with the NUL)
@@ -76,6 +78,28 @@ NAMESPACE_SYSCTLS = ('net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.ac
 
 SPEC_KEYS = ('uplink', 'ssh', 'internet', 'guests')
 GUEST_KEYS = ('name', 'vif', 'mac', 'ipv4', 'ipv6', 'gateway4', 'gateway6')
+
+# What Debian 12's installer writes for a NIC with a static IPv4 and IPv6 address (tabs and all).
+INTERFACES_TEXT = """\
+# This file describes the network interfaces available on your system
+# and how to activate them. For more information, see interfaces(5).
+
+source {source}/*
+
+# The loopback network interface
+auto lo
+iface lo inet loopback
+
+# The primary network interface
+allow-hotplug {uplink}
+iface {uplink} inet static
+\taddress {ipv4}
+\tgateway {gateway4}
+
+iface {uplink} inet6 static
+\taddress {ipv6}
+\tgateway {gateway6}
+"""
 
 SSHD_CONFIG = """\
 # Written by xenlab for lab {prefix}: listens only inside the lab's dom0 namespace.
@@ -585,6 +609,8 @@ class Lab:
             self._build_network()
             self._write_python_wrapper()
             if self.spec['ssh']:
+                self.write_interfaces()
+            if self.spec['ssh']:
                 self._start_sshd()
             self._save()
             self.write_inventory()
@@ -805,6 +831,22 @@ class Lab:
                 return handle.read()[-2000:].strip()
         except OSError:
             return '(no log)'
+
+    # -------------------------------------------------------- dom0's boot files
+
+    def write_interfaces(self):
+        """dom0's /etc/network/interfaces as Debian's installer leaves it for a static address, in the workdir.
+
+        <workdir>/network/interfaces sources <workdir>/network/interfaces.d/* (made empty) and gives the uplink
+        the lab's addresses and gateways: what a module that persists a bridge with ifupdown finds on a fresh dom0.
+        Returns its path.
+        """
+        uplink = self.spec['uplink']
+        os.makedirs(self._path(INTERFACES_DIR), exist_ok=True)
+        text = INTERFACES_TEXT.format(source=self._path(INTERFACES_DIR), uplink=uplink, ipv4=DOM0_IPV4, gateway4=_host(UPSTREAM_IPV4),
+                                      ipv6=DOM0_IPV6, gateway6=_host(UPSTREAM_IPV6))
+        _write_text(self._path(INTERFACES_FILE), text)
+        return self._path(INTERFACES_FILE)
 
     # -------------------------------------------------------- state, inventory and records
 
