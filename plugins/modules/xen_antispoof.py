@@ -159,15 +159,30 @@ options:
     default: present
   persist:
     description:
-      - Also write the ruleset, atomically, where the system loads it at boot (see O(persist_path)).
+      - Also write the ruleset, atomically, to O(persist_path), and install and enable the systemd unit
+        C(xenfleet-antispoof.service) in O(boot_unit_dir) that loads it at boot.
+      - The unit runs early (C(DefaultDependencies=no), wanted by C(sysinit.target)), after C(nftables.service) and
+        C(netfilter-persistent.service) (a C(flush ruleset) there cannot wipe it; a restart of either is followed by
+        the unit again), and before C(network-pre.target), C(xen-init-dom0.service) and C(xendomains.service): the
+        bridges are not up and no guest has started when the rules arrive, so a guest started at boot is filtered from
+        its first frame. It needs no change to C(/etc/nftables.conf) and does not enable C(nftables.service).
+      - V(false) writes neither and leaves a unit an earlier run installed as it is.
     type: bool
     default: true
+  boot_unit_dir:
+    description:
+      - Where O(persist) writes the unit, enabled by a symlink in C(<boot_unit_dir>/sysinit.target.wants/), as
+        C(systemctl enable) makes it. Under the default, a running systemd is told with C(systemctl daemon-reload).
+      - An absolute path without control characters.
+    type: path
+    default: /etc/systemd/system
   persist_path:
     description:
       - With V(nftables), the file loaded at boot with C(nft -f), by default
-        C(/etc/nftables.d/xenfleet-antispoof.nft); include it from C(/etc/nftables.conf).
+        C(/etc/nftables.d/xenfleet-antispoof.nft).
       - With V(iptables), the prefix of three files C(<prefix>.eb), C(<prefix>.v4) and C(<prefix>.v6), for
-        C(ebtables-restore), C(iptables-restore) and C(ip6tables-restore) with C(--noflush) at boot; by default
+        C(ebtables-restore), C(iptables-restore) and C(ip6tables-restore) with C(--noflush) at boot (the unit also
+        loads br_netfilter and, with O(manage_sysctl), sets C(bridge-nf-call-iptables) and C(-ip6tables) to 1); by default
         C(/etc/iptables/xenfleet-antispoof).
       - An absolute path without control characters.
     type: path
@@ -299,7 +314,7 @@ sysctl:
   type: dict
   sample: {"net.bridge.bridge-nf-call-iptables": {"before": "1", "after": "0"}}
 persist_paths:
-  description: The boot-time files that hold the ruleset.
+  description: The boot-time files that hold the ruleset (the unit that loads them is not listed).
   returned: always
   type: list
   elements: str
@@ -387,6 +402,7 @@ def main():
             state=dict(type='str', choices=['present', 'absent'], default='present'),
             persist=dict(type='bool', default=True),
             persist_path=dict(type='path'),
+            boot_unit_dir=dict(type='path', default='/etc/systemd/system'),
             manage_sysctl=dict(type='bool', default=True),
             cache_dir=dict(type='path', default='/run/xenfleet-network'),
         ),

@@ -240,9 +240,24 @@ options:
       - An absolute path without control characters.
     type: path
     default: /etc/xenfleet/nat
+  persist:
+    description:
+      - Also keep the network's nftables table for boot, so a private network is never reachable from the uplink at boot
+        before its guard is in place. The table goes to C(<config_dir>/<name>.nft), atomically, and the unit
+        C(xenfleet-nat-<name>-firewall.service) in O(systemd_unit_dir), enabled for C(sysinit.target), loads it with
+        C(nft -f) before C(network-pre.target), C(xen-init-dom0.service) and C(xendomains.service) (and after
+        C(nftables.service), whose C(flush ruleset) would otherwise wipe it). The table names its interfaces, so it
+        loads before the bridge and the uplink exist.
+      - The unit is written whatever O(service_manager) is; on a host without systemd nothing reads it.
+      - The gateway address the module adds to the bridge and the forwarding flags are running state only:
+        give the bridge its address with M(xenfleet.network.xen_bridge) (which persists it) and keep forwarding in a
+        sysctl.d file (the collection's roles write C(60-xenfleet-nat.conf)).
+      - V(false) writes neither and leaves a unit an earlier run installed as it is; O(state=absent) removes both.
+    type: bool
+    default: true
   systemd_unit_dir:
     description:
-      - Where the systemd unit is written when dnsmasq runs under systemd.
+      - Where the systemd units are written: dnsmasq's when it runs under systemd, and the boot unit of O(persist).
       - An absolute path without control characters.
     type: path
     default: /etc/systemd/system
@@ -399,6 +414,11 @@ forwarding:
   returned: always
   type: dict
   sample: {"eth0": "1", "xenbr1": "1"}
+boot:
+  description: With O(persist), the file holding the table for boot and the unit that loads it.
+  returned: when O(state=present)
+  type: dict
+  sample: {"table": "/etc/xenfleet/nat/guests.nft", "unit": "/etc/systemd/system/xenfleet-nat-guests-firewall.service"}
 dnsmasq:
   description: How dnsmasq runs, its files, and the pid serving the network after the task (now, in check mode).
   returned: always
@@ -506,6 +526,7 @@ def main():
             state_dir=dict(type='path', default=DEFAULT_STATE_DIR),
             config_dir=dict(type='path', default=DEFAULT_CONFIG_DIR),
             systemd_unit_dir=dict(type='path', default=DEFAULT_SYSTEMD_UNIT_DIR),
+            persist=dict(type='bool', default=True),
             dnsmasq_path=dict(type='path'),
         ),
         required_if=[('state', 'present', ('bridge', 'subnet', 'uplink'))],

@@ -55,6 +55,19 @@ class IptablesBackend:
     def remember(self, applied):
         """Nothing to keep: iptables-save lists only our chains, which stays fast enough to read every time."""
 
+    def boot_commands(self, get_bin_path, manage_sysctl=True):
+        """What the boot unit runs: br_netfilter (without it no bridged frame reaches iptables), the sysctls that send
+        bridged frames there, then each tool's file with restore --noflush. ebtables-restore reads only its standard
+        input, so a fixed sh line feeds it the file, both passed as arguments, never spliced into the script."""
+        paths = self.persist_paths()
+        commands = [[get_bin_path('modprobe') or '/sbin/modprobe', 'br_netfilter']]
+        if manage_sysctl:
+            commands.append([get_bin_path('sysctl') or '/sbin/sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1',
+                             'net.bridge.bridge-nf-call-ip6tables=1'])
+        commands.append(['/bin/sh', '-c', 'exec "$0" --noflush <"$1"', self.tools['eb'][1], paths['eb']])
+        commands.extend([self.tools[tool][1], '--noflush', paths[tool]] for tool in ('v4', 'v6'))
+        return commands
+
     def persist_paths(self):
         return dict((tool, '%s.%s' % (self.persist_prefix, tool)) for tool in render.TOOLS)
 

@@ -42,6 +42,11 @@ class NftBackend:
         self.tables = {}
         self.after = None  # the tables as the planned change leaves them
 
+    def boot_commands(self, get_bin_path, manage_sysctl=True):  # pylint: disable=unused-argument
+        """What the boot unit runs: the persisted file replaces our tables in one transaction. Nothing else: with
+        br_netfilter unloaded at boot no bridged frame reaches iptables, and the run that loads it sets the sysctls."""
+        return [[self.nft.nft_path, '-f', self.persist_path]]
+
     def read(self):
         """The tables from the snapshot when the kernel vouches for it, else from a listing."""
         if self.snapshots is not None:

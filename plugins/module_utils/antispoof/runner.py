@@ -17,6 +17,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import IptablesBackend, IptablesError
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import NftBackend
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.common import boot_unit
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftError
@@ -102,6 +103,20 @@ def persist_steps(plan, files):
     return changed
 
 
+BOOT_UNIT = 'xenfleet-antispoof.service'
+
+
+def boot_unit_steps(module, plan, spec, backend):
+    """The unit that loads the persisted ruleset at boot, before any bridge or guest is up; gone with state=absent."""
+    unit_dir = module.params.get('boot_unit_dir') or boot_unit.UNIT_DIR
+    if spec.state == 'absent':
+        return boot_unit.plan_unit(plan, unit_dir, BOOT_UNIT, present=False, run_command=module.run_command)
+    commands = backend.boot_commands(module.get_bin_path, module.params.get('manage_sysctl', True))
+    unit = boot_unit.BootUnit(BOOT_UNIT, "xenfleet.network anti-spoofing for Xen guests' vifs (%s)" % spec.backend,
+                              commands, 'xen_antispoof')
+    return boot_unit.plan_unit(plan, unit_dir, unit, run_command=module.run_command)
+
+
 def planned_changes(spec, chosen, other):
     """The changes to make, the chosen backend's last. Applying one backend removes the other's rules,
     so that a switch never leaves a guest filtered twice (or by stale rules); state=absent removes both."""
@@ -127,6 +142,8 @@ def converge(module, spec, backends):
             plan.add(change.summary, change.apply, change.undo)
     persist = spec.state == 'absent' or module.params.get('persist', True)
     files = persist_steps(plan, changes[-1].persist) if persist else {}
+    if persist:
+        files.update(boot_unit_steps(module, plan, spec, chosen))
     result = dict(changed=bool(plan), plan=plan.names(), backend=spec.backend, state=spec.state, sysctl=sysctls, ruleset_source=chosen.source(),
                   persist_paths=sorted(changes[-1].persist) if persist and spec.state == 'present' else [])
     if module._diff:

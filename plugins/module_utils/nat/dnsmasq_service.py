@@ -20,7 +20,10 @@ import re
 import signal
 import time
 
-SYSTEMD_RUNTIME_DIR = '/run/systemd/system'
+from ansible_collections.xenfleet.network.plugins.module_utils.common import boot_unit
+from ansible_collections.xenfleet.network.plugins.module_utils.common.boot_unit import UnitValueError
+
+SYSTEMD_RUNTIME_DIR = boot_unit.SYSTEMD_RUNTIME_DIR
 STOP_TIMEOUT = 5.0
 START_TIMEOUT = 5.0
 POLL_INTERVAL = 0.05
@@ -37,47 +40,26 @@ class ServiceError(Exception):
         self.line = line
 
 
-# How systemd reads a unit line (systemd.syntax(7), systemd.service(5)): '%' starts a specifier
-# everywhere, a line ending in a backslash continues on the next, and in Exec*= lines words are
-# split at white space and quotes, C escapes are decoded, '$' starts an environment variable, a
-# lone ';' separates commands and a leading '@', '-', ':', '+' or '!' is a prefix. A value made of
-# PLAIN_UNIT_WORD needs none of that and is written as it is (units written before stay the same);
-# any other is written in double quotes with backslash and '"' escaped, control characters as C
-# escapes, '%' as '%%' and '$' as '$$', so it reads back as one word holding the value. Only NUL
-# cannot be written (systemd refuses the escape for it).
-PLAIN_UNIT_WORD = re.compile(r'[A-Za-z0-9_./][A-Za-z0-9_./:+@,=-]*')
-UNIT_PROGRAM_FORBIDDEN = re.compile(r'["\'\\\x00-\x1f\x7f]')
-_C_ESCAPES = {'\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t'}
-
-
-def _unit_quoted(value, field, dollar):
-    if PLAIN_UNIT_WORD.fullmatch(value):
-        return value
-    if '\0' in value:
-        raise ServiceError('systemd unit: %s %r holds a NUL character, which a unit file cannot carry' % (field, value))
-    escaped = ''.join(_C_ESCAPES.get(character, '\\x%02x' % ord(character) if character < ' ' or character == '\x7f' else character)
-                      for character in value).replace('%', '%%')
-    return '"%s"' % (escaped.replace('$', '$$') if dollar else escaped)
+def _unit_word(quote, value, field):
+    try:
+        return quote(value, field)
+    except UnitValueError as error:
+        raise ServiceError(str(error))
 
 
 def exec_argument(value, field):
-    """value as one argument of an ExecStart= line that systemd reads back unchanged."""
-    return _unit_quoted(value, field, dollar=True)
+    """value as one argument of an ExecStart= line that systemd reads back unchanged (common.boot_unit's rule)."""
+    return _unit_word(boot_unit.exec_argument, value, field)
 
 
 def exec_program(value, field):
-    """The program of an ExecStart= line: systemd substitutes no '$' there and refuses quotes, backslashes
-    and control characters in it ('Executable name contains special characters'), so those are refused here."""
-    bad = UNIT_PROGRAM_FORBIDDEN.search(value)
-    if bad is not None:
-        raise ServiceError('systemd unit: %s %r holds %r, which systemd does not take in the program of an Exec line'
-                           % (field, value, bad.group()))
-    return _unit_quoted(value, field, dollar=False)
+    """The program of an ExecStart= line (common.boot_unit's rule)."""
+    return _unit_word(boot_unit.exec_program, value, field)
 
 
 def unit_text_value(value, field):
-    """value inside a plain unit setting (Description=, which knows specifiers but not '$'): one line, no continuation."""
-    return _unit_quoted(value, field, dollar=False)
+    """value inside a plain unit setting such as Description= (common.boot_unit's rule)."""
+    return _unit_word(boot_unit.unit_text_value, value, field)
 
 
 def detect_manager(requested, runtime_dir=SYSTEMD_RUNTIME_DIR):

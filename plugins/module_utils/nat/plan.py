@@ -23,6 +23,7 @@ import os
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
+from ansible_collections.xenfleet.network.plugins.module_utils.common import boot_unit
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_config import render_config
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_service import ServiceError
@@ -33,6 +34,10 @@ from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, Address
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import delete_table_script, replace_table_script
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan
+
+
+BOOT_TABLE_HEADER = ('#!/usr/sbin/nft -f\n# Written by xenfleet.network xen_nat; loaded at boot with nft -f.\n'
+                     '# Replaces only the table named here, in one transaction.\n')
 
 
 def bridge_address(interface):
@@ -65,6 +70,7 @@ class NatPlanner:
         self.nft_after = view.nft_text
         self.gateway_added = view.record.get('gateway_added')
         self.dnsmasq_running = view.dnsmasq_pid is not None
+        self.boot_changes = {}
 
     # ---- shared pieces ---------------------------------------------------
     def _write_file(self, path, data, after_write=None):
@@ -141,6 +147,8 @@ class NatPlanner:
         self._plan_forwarding([spec.bridge, spec.uplink] if spec.ip_forward else [])
         text = render_table(spec, gateway)
         self._plan_table(gateway, text)
+        if spec.persist:
+            self._plan_boot(gateway)
         if spec.dhcp.enabled:
             self._plan_dnsmasq(gateway)
         else:
@@ -181,6 +189,21 @@ class NatPlanner:
         verb = 'replace' if view.nft_listing is not None else 'create'
         self.plan.add('%s nftables table %s' % (verb, self.table), bind(nft.apply, script), bind(nft.apply, undo))
         self.nft_after = text
+
+    def _plan_boot(self, gateway):
+        """The table in a file and a unit that loads it at boot, before network-pre.target: the guard is in place
+        before the bridge carries a frame, and the table names its interfaces, so it loads before they exist."""
+        spec, paths = self.spec, self.paths
+        script = replace_table_script(FAMILY, table_name(spec.name), render_body(spec, gateway))
+        self._write_file(paths.boot_table, to_bytes(BOOT_TABLE_HEADER + script))
+        unit = boot_unit.BootUnit(paths.boot_unit, 'xenfleet.network NAT table of network %s' % spec.name,
+                                  [[self.actors.nft.nft_path, '-f', paths.boot_table]], 'xen_nat')
+        self.boot_changes = boot_unit.plan_unit(self.plan, paths.boot_unit_dir, unit, run_command=self.actors.nft.run_command)
+
+    def _plan_boot_absent(self):
+        self.boot_changes = boot_unit.plan_unit(self.plan, self.paths.boot_unit_dir, self.paths.boot_unit, present=False,
+                                                run_command=self.actors.nft.run_command)
+        self._remove_file(self.paths.boot_table)
 
     def _plan_dnsmasq(self, gateway):
         spec, paths, service = self.spec, self.paths, self.actors.service
@@ -227,6 +250,7 @@ class NatPlanner:
     # ---- absent ----------------------------------------------------------
     def plan_absent(self):
         view, paths, nft = self.view, self.paths, self.actors.nft
+        self._plan_boot_absent()
         self._plan_dnsmasq_absent()
         if view.nft_listing is not None:
             self.plan.add('delete nftables table %s' % self.table, bind(nft.apply, delete_table_script(FAMILY, table_name(self.spec.name))),
@@ -253,7 +277,8 @@ class NatPlanner:
             result.update(bridge=spec.bridge, uplink=spec.uplink, subnet=str(spec.subnet), source_nat=spec.source_nat,
                           snat_to=str(spec.snat_to) if spec.snat_to else None,
                           port_forwards=[forward.as_dict() for forward in spec.port_forwards],
-                          leases=[host.as_dict() for host in spec.dhcp.hosts] if spec.dhcp.enabled else [])
+                          leases=[host.as_dict() for host in spec.dhcp.hosts] if spec.dhcp.enabled else [],
+                          boot=paths.boot_dict() if spec.persist else None)
         return result
 
     def states(self):
@@ -270,9 +295,11 @@ class NatPlanner:
         before_state, after_state = self.states()
         found = [dict(before_header='nftables table %s' % self.table, after_header='nftables table %s' % self.table,
                       before=self.view.nft_text, after=self.nft_after)]
-        for path in [self.paths.config] + [path for path, dummy in self.actors.service.files()]:
+        for path in [self.paths.config, self.paths.boot_table] + [path for path, dummy in self.actors.service.files()]:
             found.append(dict(before_header=path, after_header=path, before=to_text(self.view.files.get(path) or b''),
                               after=to_text(self.files_after.get(path) or b'')))
+        for path, (before, after) in sorted(self.boot_changes.items()):
+            found.append(dict(before_header=path, after_header=path, before=before, after=after))
         found.append(dict(before_header='xen_nat %s' % self.spec.name, after_header='xen_nat %s' % self.spec.name,
                           before=before_state, after=after_state))
         return found

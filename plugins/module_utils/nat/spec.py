@@ -283,6 +283,7 @@ class NatSpec:
         self.config_dir = params.get('config_dir') or DEFAULT_CONFIG_DIR
         self.systemd_unit_dir = params.get('systemd_unit_dir') or DEFAULT_SYSTEMD_UNIT_DIR
         self.dnsmasq_path = params.get('dnsmasq_path')
+        self.persist = params.get('persist') is not False
         problems = self.problems()
         if problems:
             raise InvalidSpec(problems)

@@ -43,9 +43,16 @@ class NatPaths:
         self.lock = os.path.join(spec.state_dir, '.lock')
         self.config = os.path.join(spec.config_dir, '%s.dnsmasq.conf' % spec.name)
         self.unit = os.path.join(spec.systemd_unit_dir, 'xenfleet-nat-%s.service' % spec.name)
+        # What the boot unit loads: the table as the running host has it, for nft -f.
+        self.boot_table = os.path.join(spec.config_dir, '%s.nft' % spec.name)
+        self.boot_unit_dir = spec.systemd_unit_dir
+        self.boot_unit = 'xenfleet-nat-%s-firewall.service' % spec.name
 
     def as_dict(self):
         return dict(config=self.config, leases=self.leases, pid_file=self.pid, record=self.record)
+
+    def boot_dict(self):
+        return dict(table=self.boot_table, unit=os.path.join(self.boot_unit_dir, self.boot_unit))
 
 
 class NatStateError(Exception):

@@ -62,7 +62,7 @@ def read_ledger(data, path):
 def read_view(spec, paths, net, nft, service, read_value=read_forwarding):
     """The host as it is now; for state=absent the bridge and uplink default to those the record names."""
     view = NatView()
-    view.files = dict((path, read_state_file(path)) for path in [paths.config, paths.leases, paths.pid, paths.record, paths.ledger]
+    view.files = dict((path, read_state_file(path)) for path in [paths.config, paths.leases, paths.pid, paths.record, paths.ledger, paths.boot_table]
                       + [path for path, dummy in service.files()])
     view.record = load_record(view.files[paths.record], paths.record)
     recorded = view.record.get('summary') or {}

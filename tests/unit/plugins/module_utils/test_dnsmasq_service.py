@@ -200,7 +200,8 @@ def test_an_exec_argument_reads_back_as_exactly_the_path(path):
 
 def test_plain_paths_are_written_as_they_are_so_existing_units_do_not_change():
     assert service_module.exec_argument('/etc/xenfleet/nat/guests.dnsmasq.conf', 'config path') == '/etc/xenfleet/nat/guests.dnsmasq.conf'
-    assert service_module.exec_argument('-C', 'x') == '"-C"'  # a leading '-' would read as a prefix in the program position
+    assert service_module.exec_argument('-C', 'x') == '-C'  # after the program a leading '-' is an option's dash
+    assert service_module.exec_program('-C', 'x') == '"-C"'  # in the program position it would read as a prefix
 
 
 @pytest.mark.parametrize('program', ['/opt/dns"masq', "/opt/dns'masq", '/opt/dns\\masq', '/opt/dns\nmasq', '/opt/x\0'])

@@ -48,10 +48,16 @@ class FakeNet:
 class FakeNft:
     """Keeps one table as the script text that made it; lists it as one JSON object per line."""
 
+    nft_path = '/usr/sbin/nft'
+
     def __init__(self):
         self.table = None
         self.applied = []
         self.refuse = False
+
+    @staticmethod
+    def run_command(argv):
+        raise AssertionError('no command expected: %r' % (argv,))
 
     def table_json(self, family, name):
         if self.table is None:
@@ -122,7 +128,8 @@ class Host:
         self.flags[ifname] = value
 
     def spec(self, **params):
-        params.update(state_dir=str(self.tmp_path / 'state'), config_dir=str(self.tmp_path / 'etc'))
+        params.update(state_dir=str(self.tmp_path / 'state'), config_dir=str(self.tmp_path / 'etc'),
+                      systemd_unit_dir=str(self.tmp_path / 'systemd'))
         if params.get('state') == 'absent':
             return NatSpec(dict(params, name='guests'))
         params.setdefault('dhcp', dict(hosts=[dict(ip='10.0.1.10', hostname='web')], dns_servers=['198.51.100.2']))
@@ -159,6 +166,9 @@ def test_a_new_network_in_order(host, tmp_path):
         'set net.ipv4.conf.eth0.forwarding to 1',
         'write %s' % (tmp_path / 'state' / 'forwarding.json'),
         'create nftables table ip xenfleet_nat_guests',
+        'write %s' % (tmp_path / 'etc' / 'guests.nft'),
+        'write %s' % (tmp_path / 'systemd' / 'xenfleet-nat-guests-firewall.service'),
+        'enable xenfleet-nat-guests-firewall.service at boot (sysinit.target)',
         'write %s' % (tmp_path / 'etc' / 'guests.dnsmasq.conf'),
         'start dnsmasq for xenbr1',
         'write %s' % (tmp_path / 'state' / 'guests' / 'instance.json')]
@@ -167,7 +177,7 @@ def test_a_new_network_in_order(host, tmp_path):
 def test_planning_changes_nothing(host, tmp_path):
     host.planner()
     assert host.nft.applied == [] and host.service.events == [] and host.flags == {'xenbr1': '0', 'eth0': '0'}
-    assert not (tmp_path / 'state').exists() and not (tmp_path / 'etc').exists()
+    assert not (tmp_path / 'state').exists() and not (tmp_path / 'etc').exists() and not (tmp_path / 'systemd').exists()
 
 
 def test_a_converged_network_plans_nothing_and_keeps_dnsmasq(host):
@@ -251,11 +261,13 @@ def test_removal_stops_dnsmasq_deletes_everything_and_puts_forwarding_back(host,
     (tmp_path / 'state' / 'guests' / 'dnsmasq.leases').write_text('lease\n')
     removed = host.converge(state='absent')
     assert [name.split(' /')[0] for name in removed.plan.names()] == [
+        'disable xenfleet-nat-guests-firewall.service at boot', 'remove', 'remove',
         'stop dnsmasq (pid 101)', 'remove', 'remove', 'delete nftables table ip xenfleet_nat_guests',
         'set net.ipv4.conf.eth0.forwarding to 0', 'set net.ipv4.conf.xenbr1.forwarding to 0', 'remove', 'remove', 'remove']
     assert host.nft.table is None and host.service.pid is None
     assert host.flags == {'xenbr1': '0', 'eth0': '0'}
     assert os.listdir(str(tmp_path / 'state')) == [] and os.listdir(str(tmp_path / 'etc')) == []
+    assert os.listdir(str(tmp_path / 'systemd')) == ['sysinit.target.wants'] and os.listdir(str(tmp_path / 'systemd' / 'sysinit.target.wants')) == []
     assert host.planner(state='absent').plan.names() == []
 
 
@@ -275,8 +287,11 @@ def test_ip_forward_false_gives_the_flags_back(host):
 
 def test_diff_shows_table_config_and_state(host):
     planner = host.planner()
-    table, config, state = planner.diffs()
+    table, config, boot_table, link, unit, state = planner.diffs()
     assert table['before'] == '' and 'masquerade' in table['after']
+    assert boot_table['before'] == '' and 'masquerade' in boot_table['after'] and boot_table['after'].startswith('#!/usr/sbin/nft -f')
+    assert unit['before'] == '' and 'ExecStart=/usr/sbin/nft -f %s' % boot_table['after_header'] in unit['after']
+    assert link['before'] == '' and link['after'] == '-> %s\n' % unit['after_header']
     assert config['before'] == '' and 'dhcp-host=02:00:0a:00:01:0a,10.0.1.10,web,3600' in config['after']
     assert state['before'] == dict(forwarding={'eth0': '0', 'xenbr1': '0'}, gateway_added=None, dnsmasq_running=False)
     assert state['after'] == dict(forwarding={'eth0': '1', 'xenbr1': '1'}, gateway_added=None, dnsmasq_running=True)
