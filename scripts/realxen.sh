@@ -17,13 +17,16 @@
 #                               (default tests/output/realxen/<date-time>)
 #   XENFLEET_REALXEN_MIRROR     Debian mirror for debootstrap (default: apt's)
 #   XENFLEET_REALXEN_KEEP_DISK  1 keeps the run's 3 GB disk images
-#   XENFLEET_REALXEN_ROUTED     0 skips the second configuration (routed topology, a second boot)
+#   XENFLEET_REALXEN_MULTI_BRIDGE  0 skips the first configuration (multi_bridge topology)
+#   XENFLEET_REALXEN_ROUTED     0 skips the second configuration (routed topology, its own machine)
+#   XENFLEET_REALXEN_BROUTER    0 skips the third configuration (brouter topology, its own machine)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$REPO/.venv"
 MIN_AVAILABLE_KB=$((4 * 1024 * 1024))
-TOOLS=(qemu-system-x86 debootstrap e2fsprogs cpio gzip openssh-client)
+# dpkg-dev: dpkg-scanpackages indexes the image's local repository of the collection's prerequisites
+TOOLS=(qemu-system-x86 debootstrap e2fsprogs cpio gzip openssh-client dpkg-dev)
 SKIPPED=77
 
 log() { printf '[realxen] %s\n' "$*" >&2; }
@@ -51,10 +54,10 @@ install_tools() {
 # QEMU and the SSH master are the driver's children, ended there by PID; if
 # the driver itself was killed, end QEMU here, by the PID it recorded, and
 # only if that PID still runs this run's disk.
-# Each configuration (multi_bridge in RUN, routed in RUN/routed) boots its own disk.
+# Each configuration (multi_bridge in RUN, routed in RUN/routed, brouter in RUN/brouter) boots its own disk.
 stop_leftovers() {
     local dir pid_file pid
-    for dir in "$RUN_DIR" "$RUN_DIR/routed"; do
+    for dir in "$RUN_DIR" "$RUN_DIR/routed" "$RUN_DIR/brouter"; do
         pid_file="$dir/qemu.pid"
         if [[ -f $pid_file ]]; then
             pid="$(<"$pid_file")"
@@ -90,9 +93,10 @@ main() {
     log "run directory: $RUN_DIR"
 
     local start=$SECONDS
-    # the routed configuration's second boot gets its disk now, a copy of the first's before it boots
+    # the routed and brouter configurations get their disks now, copies of the first's before it boots
     local -a copies=()
-    [[ ${XENFLEET_REALXEN_ROUTED:-1} != 1 ]] || copies=("$RUN_DIR/routed")
+    [[ ${XENFLEET_REALXEN_ROUTED:-1} != 1 ]] || copies+=("$RUN_DIR/routed")
+    [[ ${XENFLEET_REALXEN_BROUTER:-1} != 1 ]] || copies+=("$RUN_DIR/brouter")
     bash "$REPO/tests/realxen/image.sh" "$RUN_DIR" "${copies[@]}"
     log "image ready in $((SECONDS - start))s"
     local rc=0

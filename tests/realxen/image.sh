@@ -29,20 +29,35 @@ CACHE="${XENFLEET_REALXEN_CACHE:-/var/cache/xenfleet-realxen}"
 SUITE=bookworm
 DISK_SIZE=3G
 
-# What a dom0 needs for Xen, for SSH and Ansible, and for the collection's
-# modules (pyroute2, netaddr, nft, iptables, dnsmasq, ping for xen_bridge's
-# connectivity check); busybox-static also becomes the guests' userland.
-# python3-apt: the roles' package step (ansible.builtin.package, apt) needs it,
-# and the emulated machine cannot fetch it from a mirror. net-tools: Debian's
-# vif-route runs ifconfig, and no Xen package depends on net-tools.
+# A fresh dom0, as a Debian 12 install with Xen has it: Xen, the kernel,
+# systemd and udev, ifupdown (the installer's network configuration), iproute2,
+# nftables and iptables, OpenSSH and python3 for Ansible, ping (Debian's
+# "important" priority, and xen_bridge's connectivity check). busybox-static
+# becomes the guests' userland. None of the collection's prerequisites: the
+# roles' package step installs those from the local repository below.
 PACKAGES=(
     systemd-sysv udev kmod dbus procps iputils-ping netbase
     linux-image-amd64 initramfs-tools
     xen-system-amd64 xen-utils-common
-    openssh-server python3 python3-apt python3-pyroute2 python3-netaddr
-    iproute2 bridge-utils ifupdown nftables iptables dnsmasq-base net-tools
+    openssh-server python3
+    iproute2 ifupdown nftables iptables
     busybox-static
 )
+
+# What the roles' package step installs (roles/dom0_base/vars/main.yml, the
+# routed role's net-tools) and python3-apt, which Ansible's apt module installs
+# with apt-get when it is missing. Their .debs, with every dependency the image
+# lacks, make a local file repository in the image, /srv/xenfleet-repo, dom0's
+# only apt source ("deb [trusted=yes] file:/srv/xenfleet-repo ./"): the
+# emulated machine reaches no mirror, and the package step really installs.
+# Names the image already has (nftables, ifupdown, iptables) download nothing.
+REPO_PACKAGES=(
+    python3-pyroute2 python3-netaddr nftables dnsmasq-base ifupdown bridge-utils
+    net-tools iptables python3-apt
+)
+REPO_DIR=/srv/xenfleet-repo
+# Changes with the way the cached root filesystem is made (part of its cache key).
+RECIPE=2
 
 # dom0's initramfs carries only what mounts its root (the virtio disk, ext4):
 # Debian's default (MODULES=most) takes some 40 s longer to boot under TCG.
@@ -88,16 +103,74 @@ build_rootfs_tarball() {
     echo MODULES=list >"$staging/rootfs/etc/initramfs-tools/conf.d/xenfleet-realxen"
     chroot "$staging/rootfs" update-initramfs -u -k all >>"$staging/debootstrap.log" 2>&1 ||
         die "update-initramfs failed: $(tail -n 20 "$staging/debootstrap.log")"
-    # apt's lists and caches are of no use in a machine that cannot reach a mirror
-    rm -rf "$staging/rootfs/var/cache/apt/"*.bin "$staging/rootfs/var/lib/apt/lists/"*
+    build_local_repo "$staging/rootfs" "$staging/debootstrap.log"
     tar -C "$staging/rootfs" --numeric-owner -cf "$tarball.tmp" .
     mv "$tarball.tmp" "$tarball"
     log "root filesystem cached as $tarball in $((SECONDS - start))s"
 }
 
+# apt-get in the new root, against the mirror debootstrap used (the host's name
+# resolution for the time of the download). The mirror may be a snapshot whose
+# Release files are past their Valid-Until date, as the host's apt allows.
+chroot_apt() {
+    local rootfs="$1"
+    shift
+    chroot "$rootfs" env DEBIAN_FRONTEND=noninteractive LC_ALL=C apt-get -q \
+        -o Acquire::Check-Valid-Until=false -o Acquire::Check-Date=false "$@"
+}
+
+# The prerequisites' .debs, and those of their dependencies the image lacks,
+# as a flat file repository in the image; then that repository becomes the
+# image's only apt source, its index already read (as a Debian install has the
+# lists of its mirror), so the roles' package step installs from it.
+build_local_repo() {
+    local rootfs="$1" log="$2" saved
+    saved="$(mktemp -d "$CACHE/etc.XXXXXX")"
+    cp -a "$rootfs/etc/resolv.conf" "$rootfs/etc/hosts" "$saved/" 2>/dev/null || true
+    cp /etc/resolv.conf /etc/hosts "$rootfs/etc/"
+    mkdir -p "$rootfs$REPO_DIR/partial"
+    {
+        chroot_apt "$rootfs" update &&
+            chroot_apt "$rootfs" install --download-only -y -o Dir::Cache::archives="$REPO_DIR" "${REPO_PACKAGES[@]}"
+    } >>"$log" 2>&1 || die "downloading the prerequisites failed: $(tail -n 20 "$log")"
+    rm -f "$rootfs/etc/resolv.conf" "$rootfs/etc/hosts"
+    cp -a "$saved/." "$rootfs/etc/"
+    rm -rf "$saved" "$rootfs$REPO_DIR/partial" "$rootfs$REPO_DIR/lock"
+    local pkg
+    for pkg in python3-pyroute2 python3-netaddr python3-apt dnsmasq-base bridge-utils net-tools; do
+        compgen -G "$rootfs$REPO_DIR/${pkg}_*.deb" >/dev/null || die "the local repository lacks $pkg"
+    done
+    (
+        cd "$rootfs$REPO_DIR"
+        dpkg-scanpackages --multiversion . /dev/null >Packages 2>>"$log"
+        gzip -9nk Packages
+        {
+            echo "Origin: xenfleet-realxen"
+            echo "Label: xenfleet-realxen"
+            echo "Suite: local"
+            echo "Codename: local"
+            echo "Date: $(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S UTC')"
+            echo "SHA256:"
+            local index
+            for index in Packages Packages.gz; do
+                printf ' %s %s %s\n' "$(sha256sum <"$index" | cut -d' ' -f1)" "$(stat -c %s "$index")" "$index"
+            done
+        } >Release
+    )
+    rm -f "$rootfs/etc/apt/sources.list" "$rootfs/etc/apt/sources.list.d/"*
+    echo "deb [trusted=yes] file:$REPO_DIR ./" >"$rootfs/etc/apt/sources.list.d/xenfleet-repo.list"
+    rm -rf "$rootfs/var/lib/apt/lists/"* "$rootfs/var/cache/apt/"*.bin "$rootfs/var/cache/apt/archives/"*.deb
+    chroot_apt "$rootfs" update >>"$log" 2>&1 || die "apt-get update from $REPO_DIR failed: $(tail -n 20 "$log")"
+    local candidate
+    candidate="$(chroot "$rootfs" apt-cache policy python3-pyroute2 | awk '/Candidate:/ {print $2}')"
+    [[ -n $candidate && $candidate != "(none)" ]] || die "apt in the image sees no python3-pyroute2 in $REPO_DIR"
+    log "local repository $REPO_DIR: $(find "$rootfs$REPO_DIR" -name '*.deb' | wc -l) packages, $(du -sh "$rootfs$REPO_DIR" | cut -f1)"
+}
+
 cached_rootfs() {
     local key tarball
-    key="$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" "${INITRAMFS_MODULES[@]}" | sha256sum | cut -c1-12)"
+    key="$(printf '%s\n' "$SUITE" "${PACKAGES[@]}" -- "${REPO_PACKAGES[@]}" -- "${INITRAMFS_MODULES[@]}" "recipe $RECIPE" |
+        sha256sum | cut -c1-12)"
     tarball="$CACHE/rootfs-$SUITE-$key.tar"
     mkdir -p "$CACHE"
     if [[ -f $tarball ]]; then
@@ -125,6 +198,9 @@ build_guest_initrd() {
         basename "$module" >>"$tree/lib/modules/load-order"
     done < <(chroot "$rootfs" modprobe --show-depends --set-version "$kver" xen-netfront | grep '^insmod ')
     install -m 755 "$HERE/guest/init" "$tree/init"
+    # what the kernel runs when Xen asks the guest to power off (xl shutdown, xendomains at dom0's shutdown)
+    printf '#!/bin/sh\nexec /bin/busybox poweroff -f\n' >"$tree/sbin/poweroff"
+    chmod 755 "$tree/sbin/poweroff"
     # where Debian's busybox udhcpc looks for its hook
     install -m 755 "$HERE/guest/udhcpc.script" "$tree/etc/udhcpc/default.script"
     (cd "$tree" && find . | cpio --quiet -o -H newc | gzip -1) >"$out"
@@ -154,9 +230,17 @@ main() {
 
     # The dom0's settings, kept in tests/realxen/dom0/ so they change without a rebuild
     cp -a "$HERE/dom0/." "$rootfs/"
-    chroot "$rootfs" systemctl enable xenfleet-mgmt-net.service >/dev/null 2>&1
-    # xendomains would save or shut down guests at dom0 shutdown: the lane destroys its own
+    # eth0 as the installer configures it: a stanza in /etc/network/interfaces (in dom0/), brought up by ifupdown
+    chroot "$rootfs" systemctl enable networking.service >/dev/null 2>&1
+    # Guests start by hand until the lane links them into /etc/xen/auto and enables xendomains for the reboot;
+    # at shutdown xendomains then shuts them down (no save, no restore at boot: they start from their configs).
     chroot "$rootfs" systemctl disable xendomains >/dev/null 2>&1 || true
+    sed -i -e 's/^#*XENDOMAINS_SAVE=.*/XENDOMAINS_SAVE=/' -e 's/^#*XENDOMAINS_RESTORE=.*/XENDOMAINS_RESTORE=false/' \
+        -e 's/^#*XENDOMAINS_STOP_MAXWAIT=.*/XENDOMAINS_STOP_MAXWAIT=60/' "$rootfs/etc/default/xendomains"
+    if ! grep -qx 'XENDOMAINS_SAVE=' "$rootfs/etc/default/xendomains" ||
+        ! grep -qx 'XENDOMAINS_RESTORE=false' "$rootfs/etc/default/xendomains"; then
+        die "/etc/default/xendomains: XENDOMAINS_SAVE or XENDOMAINS_RESTORE not found to set"
+    fi
     mkdir -p "$rootfs/var/log/xen/console" "$rootfs/var/lib/xenfleet-realxen"
     echo dom0 >"$rootfs/etc/hostname"
 

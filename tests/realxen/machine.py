@@ -54,7 +54,8 @@ class Machine:
 
     def qemu_command(self):
         return ['qemu-system-x86_64', '-M', 'pc', '-cpu', 'qemu64', '-m', '2048', '-smp', '2',
-                '-accel', 'tcg,thread=multi', '-display', 'none', '-monitor', 'none', '-no-reboot',
+                # no -no-reboot: dom0's `systemctl reboot` restarts the same machine (Xen, dom0, the same disk)
+                '-accel', 'tcg,thread=multi', '-display', 'none', '-monitor', 'none',
                 '-serial', 'file:' + self.serial_log,
                 '-nic', 'user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22' % self.port,
                 '-kernel', self.path('xen'), '-append', XEN_ARGS,
@@ -135,6 +136,50 @@ class Machine:
         subprocess.run(self.ssh_base() + ['-M', '-N', '-f', 'root@127.0.0.1'], stdin=subprocess.DEVNULL,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60, check=True)
         return self.master_pid()
+
+    def close_master(self):
+        """End the master connection (its dom0 end may be gone already: a reboot)."""
+        if os.path.exists(self.control_path):
+            subprocess.run(self.ssh_base() + ['-O', 'exit', 'root@127.0.0.1'], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=20, check=False)
+        if os.path.exists(self.control_path):
+            os.unlink(self.control_path)
+
+    def boot_id(self):
+        """dom0's boot id over a fresh connection (no master), or None while SSH does not answer."""
+        try:
+            completed = subprocess.run(self.ssh_base() + ['-o', 'ControlMaster=no', 'root@127.0.0.1',
+                                                          'cat /proc/sys/kernel/random/boot_id'],
+                                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                       text=True, timeout=60, check=False)
+        except subprocess.TimeoutExpired:
+            return None
+        return completed.stdout.strip() if completed.returncode == 0 and completed.stdout.strip() else None
+
+    def reboot(self, limit):
+        """`systemctl reboot` in dom0, inside the same QEMU; wait until SSH answers from the new boot (another boot
+        id), then open a new master connection. (old boot id, new boot id, seconds from the reboot to SSH)."""
+        old = self.boot_id()
+        if old is None:
+            raise StageFailed('reboot: dom0 does not answer SSH before the reboot')
+        try:
+            self.ssh('systemctl reboot', timeout=60)
+        except subprocess.TimeoutExpired:
+            pass  # the connection may hang while dom0 goes down
+        started = time.monotonic()
+        self.close_master()
+        new = []
+
+        def rebooted():
+            found = self.boot_id()
+            if found and found != old:
+                new.append(found)
+                return True
+            return False
+        self.wait('reboot: SSH on dom0 again, from a new boot', limit, rebooted, 2)
+        seconds = time.monotonic() - started
+        self.open_master()
+        return old, new[0], seconds
 
     def master_pid(self):
         completed = subprocess.run(self.ssh_base() + ['-O', 'check', 'root@127.0.0.1'], stdin=subprocess.DEVNULL,

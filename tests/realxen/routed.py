@@ -17,6 +17,8 @@ import os
 import re
 import time
 
+from lane_common import changed_tasks, upstream_setup
+
 UPLINK = 'up0'
 DOM0_ADDRESS = '192.0.2.10'
 ROUTER = '192.0.2.1'
@@ -32,19 +34,9 @@ GUESTS = {
     'r6': ('192.0.2.52/24', ['192.0.2.52', '2001:db8:1::52']),
 }
 IPV6_GUEST = 'r6'
-
-UPSTREAM_SETUP = '''
-set -e
-ip netns add upstream
-ip link add {uplink} type veth peer name eth0 netns upstream
-ip addr add {dom0}/24 dev {uplink}
-ip link set {uplink} up
-ip -n upstream link set lo up
-ip -n upstream addr add {router}/24 dev eth0
-ip addr add {dom0_6}/64 dev {uplink} nodad
-ip -n upstream addr add {router6}/64 dev eth0 nodad
-ip -n upstream link set eth0 up
-'''.format(uplink=UPLINK, dom0=DOM0_ADDRESS, router=ROUTER, dom0_6=DOM0_ADDRESS6, router6=ROUTER6)
+# What the routed dom0's package steps install: dom0_base's (no bridge, no NAT) and the routed role's own.
+BASE_PREREQUISITES = ['python3-pyroute2', 'python3-netaddr', 'python3-apt']
+ROUTED_PREREQUISITES = ['net-tools']
 
 # As its administrator wrote it: site.yml adds the vif entry.
 CONFIG = '''# {name}: a routed PV guest of the real-Xen lane
@@ -63,7 +55,6 @@ def routed_vars():
     return {
         'xenfleet_topology': 'routed',
         'xenfleet_uplink': UPLINK,
-        'xenfleet_install_packages': True,
         'xenfleet_guests': [{'name': name, 'vifs': [{'ip': ips}]} for name, (_address, ips) in GUESTS.items()],
         'xenfleet_antispoof': {'backend': 'nftables'},
     }
@@ -80,7 +71,8 @@ class RoutedLane:
     def boot(self, host_vars):
         lane = self.lane
         lane.boot_machine()
-        lane.dom0(UPSTREAM_SETUP, check=True)
+        # up0 with dom0's 192.0.2.10/24 and 2001:db8:1::10/64, the router beyond it: made again at every boot
+        lane.dom0(upstream_setup('routed'), check=True)
         for name, (address, _ips) in GUESTS.items():
             lane.dom0('cat > /etc/xen/%s.cfg <<"EOF"\n%sEOF' % (name, CONFIG.format(name=name, address=address)),
                       check=True)
@@ -93,6 +85,7 @@ class RoutedLane:
         lane = self.lane
         print('\nrouted: site.yml, first run (no bridge, vif lines with script=vif-route, proxy ARP on %s):' % UPLINK,
               flush=True)
+        absent = lane.packages_absent(BASE_PREREQUISITES + ROUTED_PREREQUISITES)
         completed, recap, seconds = lane.playbook(os.path.join(lane.repo, 'site.yml'), label='routed: site.yml, first run')
         lane.timed('routed site.yml first run', seconds)
         bridges = lane.dom0_json('ip -j link show type bridge')
@@ -100,11 +93,11 @@ class RoutedLane:
             'routed: site.yml converged dom0 (exit %d, %s) and made no bridge (bridges: %s)' % (
                 completed.returncode, recap, ', '.join(link['ifname'] for link in bridges) or 'none'),
             completed.returncode == 0 and recap.get('failed', 1) == 0 and not bridges, completed.stdout[-4000:])
-        task = re.search(r'^TASK \[[^]]*Install what vif-route runs[^]]*\].*?\n(ok|changed|skipping|failed|fatal)[:!]',
-                         completed.stdout, re.M | re.S)
-        self.report.prove('routed: the role\'s package step (net-tools, for vif-route) found it in the image: %s' % (
-            task.group(1) if task else 'not run'), task is not None and task.group(1) == 'ok',
-            task.group(0)[-1500:] if task else '')
+        lane.prove_packages_installed(completed, BASE_PREREQUISITES, [name for name in absent
+                                                                     if name in BASE_PREREQUISITES], 'dom0_base : Install')
+        lane.prove_packages_installed(completed, ROUTED_PREREQUISITES, [name for name in absent
+                                                                       if name in ROUTED_PREREQUISITES],
+                                      'routed : Install')
         return ok
 
     def start_guests(self):
@@ -248,23 +241,57 @@ class RoutedLane:
             not any(re.search(r'^%s\s' % name, left, re.M) for name in self.started) and not links and not routes,
             left + json.dumps(routes))
 
+    def prove_boot_network(self):
+        lane = self.lane
+        bridges = lane.dom0_json('ip -j link show type bridge')
+        up0 = lane.dom0_json('ip -j addr show dev %s' % UPLINK)
+        on_up0 = ['%s/%s' % (info['local'], info['prefixlen']) for link in up0 for info in link.get('addr_info', [])]
+        sysctls = lane.dom0('sysctl -n net.ipv4.conf.%s.forwarding net.ipv4.conf.%s.proxy_arp' % (UPLINK, UPLINK)).stdout.split()
+        self.report.prove(
+            'routed: no bridge (bridges: %s); %s has %s, forwarding and proxy ARP on it back from sysctl.d (%s)' % (
+                ', '.join(link['ifname'] for link in bridges) or 'none', UPLINK, ', '.join(on_up0),
+                ' '.join(sysctls)),
+            not bridges and '%s/24' % DOM0_ADDRESS in on_up0 and sysctls == ['1', '1'],
+            lane.dom0('cat /etc/sysctl.d/60-xenfleet-route.conf').stdout)
+
+    def after_reboot(self):
+        """The routed dom0 after `systemctl reboot`, its guests started by xendomains, before any play runs."""
+        lane = self.lane
+        lane.reboot_with_autostart(list(GUESTS))
+        lane.report.prefix = 'after the reboot: '
+        try:
+            lane.prove_ssh_on('eth0')
+            self.prove_boot_network()
+            if lane.prove_started_at_boot(list(GUESTS)):
+                self.started = list(GUESTS)
+                for name in GUESTS:
+                    self.prove_vif(name)
+                self.prove_traffic()
+                self.prove_forged_source()
+                self.note_ipv6_at_boot()
+            lane.prove_boot_rerun()
+        finally:
+            lane.report.prefix = ''
+
+    def note_ipv6_at_boot(self):
+        """Known gap, not a claim: r6's IPv6 route and proxy NDP entry come from xen_route's next run, not at boot."""
+        lane = self.lane
+        address6 = [ip for ip in GUESTS[IPV6_GUEST][1] if ':' in ip][0]
+        routes6 = lane.dom0('ip -6 route show %s' % address6).stdout.strip()
+        print('  [NOTE] routed: before any play, %s\'s IPv6 address %s has %s (xen_route routes it at its next run; '
+              'vif-route routes only IPv4)' % (IPV6_GUEST, address6, 'a route: ' + routes6 if routes6 else 'no route'),
+              flush=True)
+
     def run(self, host_vars):
         self.boot(host_vars)
-        if self.converge() and self.start_guests():
+        if not self.converge():
+            return
+        if self.start_guests():
             self.prove_traffic()
             self.prove_forged_source()
             self.prove_ipv6_run()
             self.prove_rerun()
             self.prove_destroyed()
+        self.after_reboot()
 
 
-def changed_tasks(output):
-    """The tasks of an ansible-playbook output that reported changed, by name."""
-    found, task = [], None
-    for line in output.splitlines():
-        heading = re.match(r'^TASK \[(.*)\]', line)
-        if heading:
-            task = heading.group(1)
-        elif line.startswith('changed:') and task not in found:
-            found.append(task)
-    return found

@@ -25,6 +25,8 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
+from lane_common import changed_tasks, diff_of_changed, upstream_setup
+from brouter import BrouterLane
 from machine import Machine, StageFailed
 from routed import RoutedLane
 
@@ -52,22 +54,14 @@ LIVE_VIF = ('web', 1, 'xenbr1', '10.0.1.21')
 # Limits are generous: QEMU without KVM is slow, and slower on a shared machine.
 LIMITS = {'ssh': 900, 'xl': 300, 'guest': 300, 'playbook': 1800}
 
-# The network beyond the uplink, built in dom0 before site.yml, as an administrator's upstream would exist.
-UPSTREAM_SETUP = '''
-set -e
-ip netns add upstream
-ip link add up0 type veth peer name eth0 netns upstream
-ip link set up0 up
-ip -n upstream link set lo up
-ip -n upstream addr add {upstream}/24 dev eth0
-ip -n upstream link set eth0 up
-ip -n upstream addr add {internet}/32 dev lo
-ip route add 198.51.100.0/24 via {upstream} dev eth0
-mkdir -p /srv/internet
-echo "hello from the internet of the real-Xen lane" > /srv/internet/hello.txt
-systemd-run --unit xf-internet -p NetworkNamespacePath=/run/netns/upstream \
-    python3 -m http.server --bind {internet} --directory /srv/internet 8080
-'''.format(upstream=UPSTREAM, internet=INTERNET)
+# The network beyond the uplink comes from the image's unit xenfleet-realxen-upstream.service at every boot (up0, the
+# namespace "upstream" with 10.0.2.100 on dom0's segment, the internet's server); the static route to the internet is
+# the administrator's, added by hand before site.yml (xen_bridge moves it onto xenbr0 and keeps it in the stanza).
+ADMIN_ROUTE = 'ip route add 198.51.100.0/24 via %s dev eth0' % UPSTREAM
+
+# What the roles' package step installs on a fresh dom0 (the image has none of it, its local repository all of it),
+# and python3-apt, which Ansible's apt module installs first.
+PREREQUISITES = ['python3-pyroute2', 'python3-netaddr', 'dnsmasq-base', 'bridge-utils', 'python3-apt']
 
 
 def connection_vars(machine):
@@ -87,13 +81,12 @@ def host_vars(machine):
     return dict(connection_vars(machine), **{
         'xenfleet_topology': 'multi_bridge',
         'xenfleet_uplink': 'eth0',
-        # The image carries the packages (restrict=on: no mirror is reachable), so the role's install step is left on
-        # and proved to report no change.
-        'xenfleet_install_packages': True,
+        # Defaults from here on: xenfleet_install_packages (on: the package step installs from the image's local
+        # repository) and xenfleet_persist (auto: ifupdown, which manages this dom0's eth0).
         # Explicit, not derived: xenbr0 also takes the upstream namespace's veth, xenbr1 has dom0's NAT address.
         'xenfleet_bridges': [
-            {'name': 'xenbr0', 'uplink': 'eth0', 'ports': ['up0'], 'persist': 'ifupdown'},
-            {'name': 'xenbr1', 'addresses': ['10.0.1.1/24'], 'persist': 'ifupdown'},
+            {'name': 'xenbr0', 'uplink': 'eth0', 'ports': ['up0']},
+            {'name': 'xenbr1', 'addresses': ['10.0.1.1/24']},
         ],
         'xenfleet_bridge_subnets': {'xenbr0': '10.0.2.0/24', 'xenbr1': '10.0.1.0/24'},
         # no devid: a vif takes its position in the list
@@ -110,8 +103,11 @@ def host_vars(machine):
 class Report:
     def __init__(self):
         self.proofs = []
+        # 'after the reboot: ' while the proofs of a rebooted dom0 run
+        self.prefix = ''
 
     def prove(self, claim, ok, detail=''):
+        claim = self.prefix + claim
         self.proofs.append((claim, bool(ok)))
         print('  [%s] %s' % ('PASS' if ok else 'FAIL', claim), flush=True)
         if detail and not ok:
@@ -201,7 +197,7 @@ class Lane:
 
     def boot(self):
         self.boot_machine()
-        self.dom0(UPSTREAM_SETUP, check=True)
+        self.dom0(upstream_setup('bridged', ADMIN_ROUTE), check=True)
         with open(self.inventory, 'w') as stream:
             json.dump({'xen_dom0': {'hosts': {'dom0': host_vars(self.machine)}}}, stream, indent=2)
 
@@ -216,8 +212,9 @@ class Lane:
             lambda: self.dom0('xl info >/dev/null && pgrep -x xenconsoled >/dev/null', timeout=60).returncode == 0))
 
     def converge(self):
-        print('\nsite.yml, first run (the uplink move, vifs, NAT, anti-spoofing):', flush=True)
+        print('\nsite.yml, first run (packages, the uplink move, vifs, NAT, anti-spoofing):', flush=True)
         before = self.dom0_json('ip -j addr show dev eth0')
+        absent = self.packages_absent(PREREQUISITES)
         self.snapshot_network('before site.yml')
         completed, recap, seconds = self.playbook(os.path.join(REPO, 'site.yml'), label='site.yml, first run')
         self.snapshot_network('after the first run of site.yml')
@@ -226,16 +223,32 @@ class Lane:
                                completed.returncode == 0 and recap.get('failed', 1) == 0,
                                completed.stdout[-4000:])
         self.prove_uplink_move(before, completed, recap)
-        self.prove_packages_unchanged(completed)
+        self.prove_packages_installed(completed, PREREQUISITES, absent, 'dom0_base : Install')
         return ok
 
-    def prove_packages_unchanged(self, completed):
-        """The install step stays on: the image carries the packages, so it must report ok, not changed."""
-        task = re.search(r'^TASK \[[^]]*Install python3-pyroute2[^]]*\].*?\n(ok|changed|skipping|failed|fatal)[:!]',
+    def packages_absent(self, names):
+        """Of names, those dpkg does not have installed on dom0 now."""
+        status = self.dom0("dpkg-query -W -f='${Package} ${db:Status-Status}\\n' %s 2>/dev/null" % ' '.join(names)).stdout
+        installed = {line.split()[0] for line in status.splitlines() if line.split()[1:] == ['installed']}
+        return [name for name in names if name not in installed]
+
+    def prove_packages_installed(self, completed, names, absent_before, task_name):
+        """The fresh dom0 lacked the prerequisites; the roles' package step (ansible.builtin.package, apt) installed
+        them from the image's local repository, its only apt source."""
+        task = re.search(r'^TASK \[[^]]*%s[^]]*\].*?\n(ok|changed|skipping|failed|fatal)[:!]' % re.escape(task_name),
                          completed.stdout, re.M | re.S)
-        self.report.prove('the package step (xenfleet_install_packages on) found everything in the image: %s' % (
-            task.group(1) if task else 'not run'), task is not None and task.group(1) == 'ok',
-            task.group(0)[-1500:] if task else '')
+        absent_after = self.packages_absent(names)
+        origin = self.dom0('apt-cache policy %s' % ' '.join(names)).stdout
+        from_repo = all(re.search(r'^%s:\n(?:  .*\n)*?.*\*\*\* .*\n\s+\d+ file:/srv/xenfleet-repo' % re.escape(name),
+                                  origin, re.M) for name in names)
+        self.report.prove(
+            'the package step (%s, xenfleet_install_packages on by default) %s; %s were absent from the fresh dom0 and '
+            'are installed now (%s), from the local repository file:/srv/xenfleet-repo' % (
+                task_name, task.group(1) if task else 'did not run', ', '.join(absent_before) or 'none',
+                'all' if not absent_after else 'missing: ' + ', '.join(absent_after)),
+            task is not None and task.group(1) == 'changed' and absent_before == list(names) and not absent_after
+            and from_repo,
+            (task.group(0)[-1500:] if task else '') + '\n' + origin[-2500:])
 
     def prove_uplink_move(self, before, completed, recap):
         had_address = any(info.get('local') == DOM0_ADDRESS for link in before for info in link.get('addr_info', []))
@@ -464,6 +477,122 @@ class Lane:
             and sorted(port['ifname'] for port in ports) == ['eth0', 'up0'],
             left)
 
+    # -------------------------------------------------------------- reboot
+
+    def keep_boot_files(self, label):
+        """What dom0 will boot from, as the roles left it, kept in RUN/dom0-boot-files.txt for whoever debugs."""
+        completed = self.dom0(
+            'for f in /etc/network/interfaces /etc/network/interfaces.d/* /etc/sysctl.d/60-xenfleet-* '
+            '/etc/systemd/system/xenfleet-*.service /etc/nftables.d/* /etc/xen/xl.conf /etc/xen/auto/*; do '
+            '[ -e "$f" ] || continue; echo "==== $f"; cat "$f"; done; '
+            'echo "==== enabled units"; ls -l /etc/systemd/system/*.wants/ 2>&1; '
+            'echo "==== nft list ruleset"; nft list ruleset', timeout=120)
+        with open(os.path.join(self.run_dir, 'dom0-boot-files.txt'), 'a') as stream:
+            stream.write('######## %s\n%s\n' % (label, completed.stdout))
+
+    def reboot_with_autostart(self, names):
+        """The guests linked into /etc/xen/auto and xendomains enabled (the image disables it; /etc/default/xendomains
+        there has XENDOMAINS_SAVE= and XENDOMAINS_RESTORE=false, so a shutdown shuts guests down and a boot starts
+        them from their configs); then `systemctl reboot` inside the same QEMU, and SSH from the new boot."""
+        print('\nReboot: %s linked into /etc/xen/auto, xendomains enabled, systemctl reboot in the same QEMU:'
+              % ', '.join(names), flush=True)
+        self.dom0('mkdir -p /etc/xen/auto && ' + ' && '.join(
+            'ln -sfn /etc/xen/%s.cfg /etc/xen/auto/%s.cfg' % (name, name) for name in names) +
+            ' && systemctl enable xendomains.service', check=True)
+        self.keep_boot_files('before the reboot')
+        self.snapshot_network('before the reboot')
+        old, new, seconds = self.machine.reboot(LIMITS['ssh'])
+        self.timed('reboot to SSH', seconds)
+        print('  (boot id %s -> %s)' % (old, new), flush=True)
+        self.master_pid = self.machine.master_pid()
+        self.timed('Xen toolstack up again', self.machine.wait(
+            'after the reboot: xl info and xenconsoled', LIMITS['xl'],
+            lambda: self.dom0('xl info >/dev/null && pgrep -x xenconsoled >/dev/null', timeout=60).returncode == 0))
+        self.snapshot_network('after the reboot, before any play')
+
+    def prove_started_at_boot(self, names):
+        """xendomains started the guests of /etc/xen/auto at boot (the lane ran no xl create in this boot)."""
+        started = time.monotonic()
+
+        def all_listed():
+            listed = self.dom0('systemctl is-active xendomains.service; xl list', timeout=60).stdout
+            return listed.startswith('active') and all(re.search(r'^%s\s' % name, listed, re.M) for name in names)
+        try:
+            self.machine.wait('after the reboot: xendomains started %s' % ', '.join(names),
+                              LIMITS['guest'] * len(names), all_listed, 2)
+        except StageFailed as error:
+            status = self.dom0('systemctl status --no-pager -l xendomains.service; xl list; '
+                               'journalctl -b --no-pager -u xendomains.service | tail -n 40').stdout
+            self.report.prove('xendomains started %s at boot' % ', '.join(names), False, str(error) + '\n' + status)
+            return False
+        self.timed('xendomains started the guests', time.monotonic() - started)
+        journal = self.dom0('journalctl -b --no-pager -o cat -u xendomains.service').stdout
+        listed = self.dom0('xl list').stdout
+        self.wait_for_guests(names, started)
+        self.report.prove('xendomains started %s at boot from /etc/xen/auto (active; xl list: %s)' % (
+            ', '.join(names), ', '.join(line.split()[0] for line in listed.splitlines()[1:])),
+            all(re.search(r'^%s\s' % name, listed, re.M) for name in names), journal + listed)
+        self.boot_order()
+        return True
+
+    def boot_order(self):
+        """When each unit of the boot became active (monotonic µs), printed for the record."""
+        units = self.dom0("systemctl list-units --all --plain --no-legend 'xenfleet-*' networking.service "
+                          "'ifup@*' nftables.service xendomains.service xen-init-dom0.service xenfleet-realxen-upstream.service "
+                          "| awk '{print $1}'").stdout.split()
+        shown = self.dom0('systemctl show -p Id -p ActiveState -p ActiveEnterTimestampMonotonic %s' % ' '.join(units)).stdout
+        rows = []
+        for block in shown.strip().split('\n\n'):
+            fields = dict(line.split('=', 1) for line in block.splitlines() if '=' in line)
+            rows.append((int(fields.get('ActiveEnterTimestampMonotonic') or 0), fields.get('Id'),
+                         fields.get('ActiveState')))
+        print('  boot order: ' + ', '.join('%s %s at %.1f s' % (unit, state, when / 1e6)
+                                           for when, unit, state in sorted(rows)), flush=True)
+
+    def prove_ssh_on(self, device):
+        """The SSH connection reached dom0's own address (QEMU forwards to 10.0.2.15), which sits on device."""
+        connection = self.dom0('echo $SSH_CONNECTION').stdout.split()
+        addresses = self.dom0_json('ip -j addr show dev %s' % device)
+        on_device = any(info.get('local') == DOM0_ADDRESS and info.get('prefixlen') == 24
+                        for link in addresses for info in link.get('addr_info', []))
+        self.report.prove('SSH answers on dom0\'s address %s (SSH_CONNECTION %s), which is on %s' % (
+            DOM0_ADDRESS, ' '.join(connection), device),
+            len(connection) == 4 and connection[2] == DOM0_ADDRESS and on_device, json.dumps(addresses))
+
+    def prove_boot_rerun(self, label='site.yml after the reboot'):
+        print('\n%s, guests running:' % label, flush=True)
+        completed, recap, seconds = self.playbook(os.path.join(REPO, 'site.yml'), '--diff', label=label)
+        self.timed(label, seconds)
+        self.snapshot_network('after %s' % label)
+        changed = changed_tasks(completed.stdout)
+        self.report.prove('%s changed nothing (%s%s)' % (
+            label, recap, '; changed: ' + '; '.join(changed) if changed else ''),
+            completed.returncode == 0 and recap.get('changed', 1) == 0 and recap.get('failed', 1) == 0,
+            diff_of_changed(completed.stdout) or completed.stdout[-3000:])
+
+    def prove_multi_bridge_boot(self):
+        """dom0's network as ifupdown rebuilt it at boot from what xen_bridge persisted, before any play."""
+        eth0 = self.link('eth0') or {}
+        eth0_v4 = [info for link in self.dom0_json('ip -j addr show dev eth0') for info in link.get('addr_info', [])
+                   if info.get('family') == 'inet']
+        ports = sorted(link['ifname'] for link in self.dom0_json('ip -j link show master xenbr0'))
+        default = self.dom0_json('ip -j route show default')
+        upstream_route = self.dom0_json('ip -j route show 198.51.100.0/24')
+        self.report.prove(
+            'eth0 is a port of xenbr0 with no address of its own (xenbr0\'s ports: %s); the default route and the '
+            'static route to 198.51.100.0/24 go through xenbr0' % ', '.join(ports),
+            eth0.get('master') == 'xenbr0' and not eth0_v4 and 'eth0' in ports and 'up0' in ports
+            and default and default[0].get('dev') == 'xenbr0' and upstream_route
+            and upstream_route[0].get('dev') == 'xenbr0',
+            'eth0: %s %s\ndefault: %s\n198.51.100.0/24: %s' % (eth0.get('master'), eth0_v4, default, upstream_route))
+        xenbr1 = self.dom0_json('ip -j -d addr show dev xenbr1')
+        self.report.prove(
+            'every bridge exists: xenbr0 and xenbr1 (bridges: %s), xenbr1 with 10.0.1.1/24' % ', '.join(
+                link['ifname'] for link in self.dom0_json('ip -j link show type bridge')),
+            xenbr1 and any(info.get('local') == '10.0.1.1' and info.get('prefixlen') == 24
+                           for info in xenbr1[0].get('addr_info', [])) and (self.link('xenbr0') or {}).get('linkinfo', {})
+            .get('info_kind') == 'bridge', json.dumps(xenbr1))
+
     def keep_logs(self):
         """dom0's Xen logs (guest consoles, xl and hotplug) and its journal, beside the serial log."""
         try:
@@ -478,12 +607,27 @@ class Lane:
 
 def multi_bridge(lane):
     lane.boot()
-    if lane.converge() and lane.start_guests():
+    if not lane.converge():
+        return
+    if lane.start_guests():
         lane.prove_antispoofing()
         lane.prove_nat()
         lane.prove_rerun()
         lane.prove_live()
         lane.prove_destroyed()
+    lane.reboot_with_autostart(list(GUESTS))
+    lane.report.prefix = 'after the reboot: '
+    try:
+        lane.prove_ssh_on('xenbr0')
+        lane.prove_multi_bridge_boot()
+        if lane.prove_started_at_boot(list(GUESTS)):
+            for name in GUESTS:
+                lane.prove_vif(name)
+            lane.prove_antispoofing()
+            lane.prove_nat()
+        lane.prove_boot_rerun()
+    finally:
+        lane.report.prefix = ''
 
 
 def routed(lane):
@@ -491,6 +635,13 @@ def routed(lane):
     if not os.path.exists(lane.machine.path('disk.img')):
         raise StageFailed('routed: no disk image in %s (image.sh RUN_DIR RUN_DIR/routed lays it out)' % lane.run_dir)
     RoutedLane(lane).run(connection_vars)
+
+
+def brouter(lane):
+    """The third configuration, on its own fresh disk too: converged, rebooted, proved before any play."""
+    if not os.path.exists(lane.machine.path('disk.img')):
+        raise StageFailed('brouter: no disk image in %s (image.sh RUN_DIR ... RUN_DIR/brouter lays it out)' % lane.run_dir)
+    BrouterLane(lane, mac_from_ip).run(connection_vars)
 
 
 def run_configuration(name, configure, run_dir, report):
@@ -511,9 +662,10 @@ def run_configuration(name, configure, run_dir, report):
     print('\n%s timings: ' % name + ', '.join('%s %.0f s' % timing for timing in lane.timings) +
           '; total %.0f s' % (time.monotonic() - started))
     logs = (lane.machine.serial_log, lane.ansible_log, os.path.join(run_dir, 'dom0-logs.tar.gz'),
-            os.path.join(run_dir, 'dom0-network.txt'))
-    print('%s logs: %s (serial), %s (Ansible), %s (dom0: guest consoles, xl, journal), %s (dom0 addresses and routes '
-          'before and after each site.yml run)' % ((name,) + logs))
+            os.path.join(run_dir, 'dom0-network.txt'), os.path.join(run_dir, 'dom0-boot-files.txt'))
+    print('%s logs: %s (serial, both boots), %s (Ansible), %s (dom0: guest consoles, xl, journal of the last boot), %s '
+          '(dom0 addresses and routes before and after each site.yml run and the reboot), %s (the files dom0 booted '
+          'from)' % ((name,) + logs))
 
 
 def main():
@@ -522,9 +674,12 @@ def main():
     started = time.monotonic()
     # One after the other, not side by side: two emulated machines on two cores took 157-181 s to SSH (33-52 s
     # alone) and 251 s for the first site.yml run (109 s alone), slower than in turn.
-    run_configuration('multi_bridge', multi_bridge, run_dir, report)
+    if os.environ.get('XENFLEET_REALXEN_MULTI_BRIDGE', '1') == '1':
+        run_configuration('multi_bridge', multi_bridge, run_dir, report)
     if os.environ.get('XENFLEET_REALXEN_ROUTED', '1') == '1':
         run_configuration('routed', routed, os.path.join(run_dir, 'routed'), report)
+    if os.environ.get('XENFLEET_REALXEN_BROUTER', '1') == '1':
+        run_configuration('brouter', brouter, os.path.join(run_dir, 'brouter'), report)
     print('Lane total %.0f s' % (time.monotonic() - started))
     print('%d passed, %d failed' % (len(report.proofs) - report.failed, report.failed))
     return 1 if report.failed or not report.proofs else 0
