@@ -110,16 +110,34 @@ options:
   persist:
     description:
       - V(ifupdown) also writes an C(/etc/network/interfaces.d/) stanza, atomically, rendered from the same desired state,
-        so the bridge comes back at boot. The uplink must then have no address stanza of its own.
+        so the bridge comes back at boot (read by bridge-utils' ifupdown hook: install C(bridge-utils); the collection's
+        roles do).
+      - With V(ifupdown) the module first reads O(interfaces_path) and every file it sources, as C(ifup) does, and stops
+        before changing anything when nothing sources the stanza's directory (a file nothing reads), when another file
+        already has a stanza for the bridge, or when the uplink's own configuration uses a construct it does not
+        rewrite (a C(mapping), C(rename), C(inherits)), naming the file and the line.
+      - With an O(uplink), the uplink's own stanzas (the installer's C(iface eth0 inet static) or C(dhcp), and its
+        C(inet6) one) become C(iface <uplink> inet manual), in the same run, so at boot the address comes up on the
+        bridge only. Each file changed is first copied to C(<file>.xenfleet-backup) (once: the first original is kept).
+        O(state=absent) with O(uplink) puts those backups back.
+      - V(auto) picks V(ifupdown) where Debian's ifupdown alone configures the network (C(ifup) installed, no
+        NetworkManager or systemd-networkd running, no ifupdown2) and O(interfaces_path) exists; anywhere else it fails
+        before changing anything and says what it found. The collection's roles use V(auto) by default.
       - V(none) changes only the running kernel state.
     type: str
-    choices: [none, ifupdown]
+    choices: [auto, none, ifupdown]
     default: none
   persist_path:
     description:
       - Where the stanza is written. Defaults to C(/etc/network/interfaces.d/<name>).
       - An absolute path without control characters.
     type: path
+  interfaces_path:
+    description:
+      - The main ifupdown file, read (with what it sources) when O(persist) is V(ifupdown) or V(auto).
+      - An absolute path without control characters.
+    type: path
+    default: /etc/network/interfaces
 notes:
   - Moving the uplink can drop an SSH session for a moment. Run the task with C(async) and C(poll) so the module keeps
     running on dom0 even if the connection that started it breaks; it either finishes the move or rolls it back.
@@ -187,8 +205,20 @@ connectivity_checked:
   elements: str
 persist_path:
   description: The boot-time stanza's path.
-  returned: when O(persist=ifupdown)
+  returned: when O(persist) is V(ifupdown) or resolves to it
   type: str
+persist:
+  description: How the bridge is persisted, after V(auto) was resolved.
+  returned: always
+  type: str
+  sample: ifupdown
+taken_over:
+  description: The files whose stanzas for the uplink became C(inet manual) (or, with O(state=absent), were put back
+    from their backups), each with its backup.
+  returned: when O(persist) is V(ifupdown) or resolves to it
+  type: list
+  elements: dict
+  sample: [{"path": "/etc/network/interfaces", "backup": "/etc/network/interfaces.xenfleet-backup"}]
 apply_seconds:
   description: Wall time of applying the plan, connectivity check included.
   returned: when something changed, outside check mode
@@ -262,8 +292,9 @@ def main():
             nf_call_iptables=dict(type='bool', default=False),
             connectivity_check=dict(type='list', elements='str'),
             connectivity_timeout=dict(type='int', default=10),
-            persist=dict(type='str', choices=['none', 'ifupdown'], default='none'),
+            persist=dict(type='str', choices=['auto', 'none', 'ifupdown'], default='none'),
             persist_path=dict(type='path'),
+            interfaces_path=dict(type='path', default='/etc/network/interfaces'),
         ),
         supports_check_mode=True,
     )

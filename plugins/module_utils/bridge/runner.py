@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
@@ -17,6 +18,8 @@ from ansible_collections.xenfleet.network.plugins.module_utils.bridge.view impor
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.connectivity import make_ping_checker
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown import render_bridge_stanza
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge import interfaces_file
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.network_config import UnsupportedNetworkConfig, resolve_auto
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink, NetlinkError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import apply_plan
@@ -51,6 +54,11 @@ def link_locks(spec):
 
 
 def converge(module, spec, net, checker):
+    if spec.persist == 'auto':
+        try:
+            spec.persist = resolve_auto(spec.interfaces_path)
+        except UnsupportedNetworkConfig as error:
+            module.fail_json(msg='xen_bridge %s: %s' % (spec.name, error))
     try:
         view = read_host_view(net, spec, read_bytes)
     except NetlinkError as error:
@@ -65,16 +73,79 @@ def converge(module, spec, net, checker):
     except NetlinkError as error:
         module.fail_json(msg='xen_bridge %s: %s. Nothing was changed.' % (spec.name, error))
     before_bridge, before_uplink = planner.before()
+    try:
+        boot_files = plan_boot_files(planner, spec)
+    except interfaces_file.InterfacesFileError as error:
+        module.fail_json(msg='xen_bridge %s: persist=ifupdown: %s. Nothing was changed.' % (spec.name, error))
+    except (IOError, OSError) as error:
+        module.fail_json(msg='xen_bridge %s: reading %s: %s. Nothing was changed.' % (spec.name, error.filename, error.strerror or error))
     persisted_after = plan_persistence(planner, spec, view)
     result = dict(changed=bool(planner.plan), plan=planner.plan.names(), bridge=after,
-                  uplink=planner.after_uplink or before_uplink, connectivity_checked=planner.checked_targets)
+                  uplink=planner.after_uplink or before_uplink, connectivity_checked=planner.checked_targets, persist=spec.persist)
     if spec.persist != 'none':
         result['persist_path'] = spec.persist_path
+        result['taken_over'] = [dict(path=path, backup=path + interfaces_file.BACKUP_SUFFIX) for path in sorted(boot_files)
+                                if not path.endswith(interfaces_file.BACKUP_SUFFIX)]
     if module._diff:
         result['diff'] = diffs(spec, before_bridge, before_uplink, after, planner.after_uplink, view.persisted, persisted_after)
+        result['diff'].extend(dict(before_header=path, after_header=path, before=before, after=after_text)
+                              for path, (before, after_text) in sorted(boot_files.items()))
     if module.check_mode or not planner.plan:
         return result
     return apply_plan(module, planner.plan, result, 'xen_bridge %s' % spec.name)
+
+
+def _read_text(path):
+    data = read_bytes(path)
+    return None if data is None else to_text(data, errors='surrogate_or_strict')
+
+
+def plan_boot_files(planner, spec):
+    """Steps making ifup's file tree agree with the stanza: the uplink's own stanzas turned to `inet manual` (backed up
+    first), or put back from the backups when the bridge goes. Returns {path: (before, after)}; raises
+    InterfacesFileError before any step when the tree cannot carry the stanza."""
+    if spec.persist != 'ifupdown':
+        return {}
+    tree = interfaces_file.read_tree(spec.interfaces_path, _read_text)
+    if spec.state == 'absent':
+        return _plan_restore(planner, tree, spec) if spec.uplink else {}
+    if not tree:
+        raise interfaces_file.InterfacesFileError('%s does not exist, so ifup reads no stanza at boot' % spec.interfaces_path)
+    if not interfaces_file.reads(tree, spec.persist_path):
+        raise interfaces_file.InterfacesFileError(
+            '%s sources no file at %s (add `source %s/*`, as Debian does), so nothing would read the stanza at boot'
+            % (spec.interfaces_path, spec.persist_path, os.path.dirname(spec.persist_path)))
+    interfaces_file.refuse_other_stanzas(tree, spec.name, spec.persist_path)
+    changed = interfaces_file.takeover(tree, spec.uplink, spec.name, skip=[spec.persist_path]) if spec.uplink else {}
+    originals = dict(tree)
+    files = {}
+    for backup, original in sorted(interfaces_file.backups(changed, _read_text).items()):
+        files[backup] = ('', original)
+        planner.plan.add('back up %s to %s' % (backup[:-len(interfaces_file.BACKUP_SUFFIX)], backup),
+                         lambda backup=backup, original=original: write_atomic(backup, to_bytes(original)),
+                         lambda backup=backup: remove_file(backup))
+    for path, text in sorted(changed.items()):
+        files[path] = (originals[path], text)
+        planner.plan.add('turn the stanza of %s in %s into inet manual' % (spec.uplink, path),
+                         lambda path=path, text=text: write_atomic(path, to_bytes(text)),
+                         lambda path=path: write_atomic(path, to_bytes(originals[path])))
+    return files
+
+
+def _plan_restore(planner, tree, spec):
+    files = {}
+    for path, text in tree:
+        backup = path + interfaces_file.BACKUP_SUFFIX
+        original = _read_text(backup)
+        if original is None:
+            continue
+        files[path] = (text, original)
+        planner.plan.add('put %s back from %s' % (path, backup),
+                         lambda path=path, original=original: write_atomic(path, to_bytes(original)),
+                         lambda path=path, text=text: write_atomic(path, to_bytes(text)))
+        planner.plan.add('remove %s' % backup, lambda backup=backup: remove_file(backup),
+                         lambda backup=backup, original=original: write_atomic(backup, to_bytes(original)))
+    return files
 
 
 def plan_persistence(planner, spec, view):

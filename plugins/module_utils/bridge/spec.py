@@ -20,6 +20,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.validate i
 STP_FORWARD_DELAY_RANGE = (2, 30)
 MTU_RANGE = (68, 65535)
 DEFAULT_PERSIST_DIR = '/etc/network/interfaces.d'
+DEFAULT_INTERFACES_PATH = '/etc/network/interfaces'
 XEN_VIF_MAC = 'fe:ff:ff:ff:ff:ff'
 
 
@@ -54,6 +55,7 @@ class BridgeSpec:
         self.connectivity_timeout = params.get('connectivity_timeout') or 10
         self.persist = params.get('persist') or 'none'
         self.persist_path = params.get('persist_path') or '%s/%s' % (DEFAULT_PERSIST_DIR, self.name)
+        self.interfaces_path = params.get('interfaces_path') or DEFAULT_INTERFACES_PATH
         problems = self.problems()
         if problems:
             raise InvalidSpec(problems)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The ifupdown stanza rebuilds at boot what the module converges to now:
-# write it in one lab, bring it up with ifup in a fresh lab, and the module
-# then finds nothing to change there.
+# The ifupdown files rebuild at boot what the module converges to now: write
+# the stanza (and take over the installer's stanza for eth0) in one lab, boot
+# a fresh lab with `ifup -a` on the written /etc/network/interfaces alone, and
+# the module then finds nothing to change there.
 set -euo pipefail
 source ../setup_xenlab/lab.sh
 
@@ -11,10 +12,12 @@ lab_playbook "$written_lab" write.yml "$@"
 
 lab_up lab.json
 booted_lab="$LAB_DIR"
-# A booting dom0's NIC has no address of its own: only the stanza configures it.
+# A booting dom0's NIC has no address of its own: only the files configure it.
 "$LAB_PYTHON" "$LAB_TOOL" exec --workdir "$booted_lab" dom0 -- ip addr flush dev eth0
 "$LAB_PYTHON" "$LAB_TOOL" exec --workdir "$booted_lab" dom0 -- ip -6 route flush dev eth0
+"$LAB_PYTHON" "$LAB_TOOL" exec --workdir "$booted_lab" dom0 -- ip link set eth0 down
 mkdir -p "$booted_lab/ifstate"
+# What networking.service runs at boot: every `auto` interface of the main file and what it sources.
 "$LAB_PYTHON" "$LAB_TOOL" exec --workdir "$booted_lab" dom0 -- \
-    ifup -v -i "$written_lab/xenbr0.interfaces" --state-dir "$booted_lab/ifstate" xenbr0
+    ifup -v -a -i "$written_lab/network/interfaces" --state-dir "$booted_lab/ifstate"
 lab_playbook "$booted_lab" verify.yml -e "written_lab=$written_lab" "$@"
