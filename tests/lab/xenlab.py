@@ -315,6 +315,14 @@ def _namespace_pids(name):
     return [int(pid) for pid in result.stdout.split() if pid.isdigit()]
 
 
+def _netns_inode(pid):
+    """Inode of a process's network namespace, or None when the process is gone."""
+    try:
+        return os.stat('/proc/%d/ns/net' % pid).st_ino
+    except OSError:
+        return None
+
+
 def _marker_path(prefix):
     return os.path.join(MARKER_DIR, prefix + '.json')
 
@@ -452,6 +460,259 @@ def _guest_eth0_commands(guest):
             onlink = '' if _on_link(gateway, cidrs) else ' onlink'
             lines.append('route add %s via %s dev eth0%s' % (default, gateway, onlink))
     return lines
+
+
+# ---------------------------------------------------------------- boot: reading the files a dom0 persisted
+
+# What a lab boot may run from a unit in sysinit.target.wants: loaders of firewall state and kernel settings.
+BOOT_UNIT_PROGRAMS = ('nft', 'ebtables-restore', 'iptables-restore', 'ip6tables-restore', 'modprobe', 'sysctl')
+BOOT_DIR = 'boot'  # in the workdir: the hook directories, ifupdown's state, the report
+BOOT_REPORT = 'boot.json'
+# bridge-utils' ifupdown hook, and the hook directories its package links it into (the only hooks a lab ifup runs).
+BRIDGE_UTILS_HOOK = '/lib/bridge-utils/ifupdown.sh'
+IFUPDOWN_HOOK_DIRS = {'if-pre-up.d': True, 'if-up.d': False, 'if-down.d': True, 'if-post-down.d': True}
+SYSTEMD_SYSCTL = '/lib/systemd/systemd-sysctl'
+# 99-systemd.rules: what udev runs for every network device but lo as it appears.
+UDEV_SYSCTL_PREFIXES = ('/net/ipv4/conf/%s', '/net/ipv4/neigh/%s', '/net/ipv6/conf/%s', '/net/ipv6/neigh/%s')
+# vif-route (Xen 4.17+): the route metric of a vif (type vif; a tap gets 1).
+VIF_ROUTE_METRIC = 2
+XL_DEFAULT_SCRIPT = 'vif-bridge'
+XL_DEFAULT_BRIDGE = 'xenbr0'
+XL_DEFAULT_GATEWAYDEV = 'eth0'  # vif-common.sh: ${netdev:-eth0}
+
+_UNIT_C_ESCAPES = {'a': '\a', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t', 'v': '\v', '\\': '\\', '"': '"',
+                   "'": "'", 's': ' '}
+
+
+class BootError(LabError):
+    """A boot file the lab cannot or will not carry out."""
+
+
+def read_unit(path, dropins=()):
+    """A systemd unit file (plus its drop-ins, in order) as {section: [(key, value), ...]}.
+
+    Lines ending in a backslash continue on the next; '#' and ';' start comment lines; an empty
+    assignment resets a list setting (systemd.syntax(7)), which callers see as an empty value.
+    """
+    sections = {}
+    for name in [path] + list(dropins):
+        with open(name, encoding='utf-8') as handle:
+            lines = handle.read().splitlines()
+        section = None
+        pending = ''
+        for raw in lines:
+            line = pending + raw.strip() if pending else raw.strip()
+            pending = ''
+            if not line or line[0] in '#;':
+                continue
+            if line.endswith('\\'):
+                pending = line[:-1] + ' '
+                continue
+            if line.startswith('[') and line.endswith(']'):
+                section = sections.setdefault(line[1:-1], [])
+                continue
+            if section is None or '=' not in line:
+                raise BootError('%s: cannot read the line %r' % (name, raw))
+            key, value = line.split('=', 1)
+            section.append((key.strip(), value.strip()))
+    return sections
+
+
+def unit_values(unit, section, key):
+    """Every value of a list setting, an empty assignment dropping those before it."""
+    values = []
+    for name, value in unit.get(section, []):
+        if name == key:
+            values = [] if value == '' else values + [value]
+    return values
+
+
+def unit_words(value):
+    """Split an Exec line as systemd does: words at white space, quotes removed, C escapes decoded.
+
+    Specifiers other than %% and variables other than $$ are refused: the lab does not expand them.
+    """
+    words, word, quote, index, started = [], [], None, 0, False
+    while index < len(value):
+        char = value[index]
+        if char == '\\' and index + 1 < len(value):
+            following = value[index + 1]
+            if following == 'x' and re.match(r'[0-9A-Fa-f]{2}', value[index + 2:index + 4]):
+                word.append(chr(int(value[index + 2:index + 4], 16)))
+                index += 4
+            elif following in _UNIT_C_ESCAPES:
+                word.append(_UNIT_C_ESCAPES[following])
+                index += 2
+            else:
+                raise BootError('Exec line %r: escape \\%s is not one the lab decodes' % (value, following))
+            started = True
+            continue
+        if quote:
+            if char == quote:
+                quote = None
+            else:
+                word.append(char)
+        elif char in '"\'':
+            quote, started = char, True
+        elif char.isspace():
+            if started:
+                words.append(''.join(word))
+            word, started = [], False
+        else:
+            word.append(char)
+            started = True
+        index += 1
+    if quote:
+        raise BootError('Exec line %r: unterminated quote' % value)
+    if started:
+        words.append(''.join(word))
+    decoded = []
+    for word in words:
+        for marker in ('%', '$'):
+            if re.search(re.escape(marker) + r'(?!' + re.escape(marker) + r')', word.replace(marker * 2, '')):
+                raise BootError('Exec line %r: %r holds a %s the lab does not expand' % (value, word, marker))
+        decoded.append(word.replace('%%', '%').replace('$$', '$'))
+    return decoded
+
+
+def exec_command(value):
+    """(ignore_failure, argv) of one Exec line: its prefix characters ('-' ignores failure), then the words."""
+    prefix = re.match(r'[-@:+!|]*', value).group()
+    if set(prefix) - {'-'}:
+        raise BootError('Exec line %r: prefix %r is not one the lab carries out (only "-")' % (value, prefix))
+    argv = unit_words(value[len(prefix):])
+    if not argv:
+        raise BootError('Exec line %r: no command' % value)
+    return '-' in prefix, argv
+
+
+def _sysctl_key_is_net(key):
+    """Whether a sysctl key (dot or slash form, as systemd-sysctl and procps read it) lies under net."""
+    key = key.strip().lstrip('-')
+    first = re.search(r'[./]', key)
+    separator = first.group() if first else '.'
+    return key.strip(separator).split(separator, 1)[0] == 'net'
+
+
+def sysctl_file_keys(path):
+    """Keys of a sysctl.d file (sysctl.d(5): 'key = value', '#' and ';' comments, '-' before a key)."""
+    keys = []
+    with open(path, encoding='utf-8') as handle:
+        for line in handle:
+            line = line.strip()
+            if not line or line[0] in '#;':
+                continue
+            if '=' not in line:
+                raise BootError('%s: %r is not "key = value"' % (path, line))
+            keys.append(line.split('=', 1)[0].strip())
+    return keys
+
+
+def check_boot_command(argv):
+    """Refuse a unit command the lab must not run: anything but the firewall and sysctl loaders,
+    and a sysctl outside net (which a network namespace does not keep to itself)."""
+    program = os.path.basename(argv[0])
+    if program not in BOOT_UNIT_PROGRAMS:
+        raise BootError('refusing %s: a lab boot runs only %s from units' % (shlex.join(argv), ', '.join(BOOT_UNIT_PROGRAMS)))
+    if program != 'sysctl':
+        return
+    arguments = list(argv[1:])
+    while arguments:
+        argument = arguments.pop(0)
+        if argument in ('-q', '--quiet', '-e', '--ignore', '-w', '--write'):
+            continue
+        if argument in ('-p', '--load') or argument.startswith('--load=') or argument.startswith('-p'):
+            path = argument.split('=', 1)[1] if '=' in argument else (argument[2:] or (arguments.pop(0) if arguments else ''))
+            keys = sysctl_file_keys(path)
+            outside = [key for key in keys if not _sysctl_key_is_net(key)]
+            if outside or not keys:
+                raise BootError('refusing %s: %s sets %s, outside net' % (shlex.join(argv), path, outside or 'nothing'))
+            continue
+        if argument.startswith('-') or '=' not in argument or not _sysctl_key_is_net(argument.split('=', 1)[0]):
+            raise BootError('refusing %s: a lab boot runs sysctl only with -w/-p and keys under net (%r)' % (shlex.join(argv), argument))
+
+
+def boot_units(unit_dir, target='sysinit.target'):
+    """The units enabled in <unit_dir>/<target>.wants, in start order, each with its Exec commands.
+
+    A unit is read from <unit_dir>/<name> (or where its link points), with <unit_dir>/<name>.d/*.conf;
+    order follows their After=/Before= among themselves, then the name.
+    """
+    wants = os.path.join(unit_dir, target + '.wants')
+    units = {}
+    for name in sorted(os.listdir(wants)) if os.path.isdir(wants) else []:
+        link = os.path.join(wants, name)
+        path = os.path.join(unit_dir, name)
+        if not os.path.isfile(path):
+            path = os.path.realpath(link)
+        if not os.path.isfile(path):
+            raise BootError('%s is enabled in %s but neither %s nor its link target exists' % (name, wants, os.path.join(unit_dir, name)))
+        dropins = sorted(glob.glob(os.path.join(unit_dir, name + '.d', '*.conf')))
+        unit = read_unit(path, dropins)
+        commands = []
+        for key in ('ExecStartPre', 'ExecStart', 'ExecStartPost'):
+            for value in unit_values(unit, 'Service', key):
+                ignore, argv = exec_command(value)
+                commands.append({'key': key, 'ignore_failure': ignore, 'argv': argv})
+        ordering = {key: [word for value in unit_values(unit, 'Unit', key) for word in value.split()] for key in ('After', 'Before', 'Wants', 'Requires')}
+        units[name] = {'name': name, 'path': path, 'link': link, 'dropins': dropins, 'commands': commands,
+                       'default_dependencies': (dict(unit.get('Unit', [])).get('DefaultDependencies', 'yes')).lower() not in ('no', 'false', '0', 'off'),
+                       'type': dict(unit.get('Service', [])).get('Type', 'simple'), **{key.lower(): value for key, value in ordering.items()}}
+    ordered, placed = [], set()
+    while len(ordered) < len(units):
+        ready = [name for name in sorted(units) if name not in placed
+                 and all(other in placed for other in units[name]['after'] if other in units)
+                 and not any(name in units[other]['before'] for other in units if other not in placed and other != name)]
+        if not ready:
+            raise BootError('ordering cycle among %s' % ', '.join(sorted(set(units) - placed)))
+        ordered.append(units[ready[0]])
+        placed.add(ready[0])
+    return ordered
+
+
+def sysctl_files(paths):
+    """sysctl.d files from files and directories (their *.conf), in the order systemd-sysctl reads them: by name."""
+    found = {}
+    for path in paths:
+        candidates = sorted(glob.glob(os.path.join(path, '*.conf'))) if os.path.isdir(path) else [path]
+        for candidate in candidates:
+            if os.path.isfile(candidate):
+                found.setdefault(os.path.basename(candidate), candidate)
+    return [found[name] for name in sorted(found)]
+
+
+def read_xl_vifs(path):
+    """The vif specs of an xl config file, each as a dict (the key=value pairs of one 'vif = [...]' string)."""
+    with open(path, encoding='utf-8') as handle:
+        text = handle.read()
+    text = '\n'.join(line for line in text.splitlines() if not line.lstrip().startswith('#'))
+    match = re.search(r'^\s*vif\s*=\s*\[(.*?)\]', text, re.MULTILINE | re.DOTALL)
+    if not match:
+        return []
+    vifs = []
+    for single, double in re.findall(r"'([^']*)'|\"([^\"]*)\"", match.group(1)):
+        spec = {}
+        for item in (single or double).split(','):
+            item = item.strip()
+            if item:
+                key, _sep, value = item.partition('=')
+                spec[key.strip()] = value.strip()
+        vifs.append(spec)
+    return vifs
+
+
+def read_xl_conf(path):
+    """key -> value of an xl.conf (quoted strings unquoted)."""
+    settings = {}
+    if not path or not os.path.exists(path):
+        return settings
+    with open(path, encoding='utf-8') as handle:
+        for line in handle:
+            line = line.split('#', 1)[0].strip()
+            if '=' in line:
+                key, value = line.split('=', 1)
+                settings[key.strip()] = value.strip().strip('"\'')
+    return settings
 
 
 # ---------------------------------------------------------------- the lab
@@ -806,6 +1067,10 @@ class Lab:
         config = SSHD_CONFIG.format(prefix=self.prefix, host=_host(DOM0_IPV4), port=SSH_PORT, host_key=self._path('ssh_host_ed25519_key'),
                                     pid_file=self._path('sshd.pid'), authorized_keys=self._path('authorized_keys'))
         _write_text(self._path('sshd_config'), config, 0o600)
+        self._spawn_sshd()
+
+    def _spawn_sshd(self):
+        """Run dom0's sshd from the config and keys in the workdir; return once it accepts connections."""
         # sshd refuses to start without its privilege separation directory, which only the service unit creates.
         os.makedirs('/run/sshd', mode=0o755, exist_ok=True)
         # -D keeps sshd in the foreground so the pid we hold is sshd itself (ip netns exec execs it).
@@ -831,6 +1096,334 @@ class Lab:
                 return handle.read()[-2000:].strip()
         except OSError:
             return '(no log)'
+
+    # -------------------------------------------------------- reboot: a fresh dom0 from its boot files
+
+    def power_off(self):
+        """dom0 goes down the hard way: every process in its namespace ends, the namespace and all its links go.
+
+        The peers of its veths (upstream's eth0, every guest's eth0) vanish with them, as a NIC's link and the
+        guests do when a real dom0 goes off. SSH control masters in <workdir>/cp (Ansible's, to this dom0) are
+        told to exit. Files stay: the workdir is dom0's disk.
+        """
+        name = self.ns('dom0')
+        if not _namespace_exists(name):
+            raise LabError('lab %s has no dom0 namespace to power off' % self.prefix)
+        if _namespace_stamp(name) != self._stamp:
+            raise LabError('namespace %s does not carry the stamp of lab %s' % (name, self.prefix))
+        for socket in sorted(glob.glob(os.path.join(self._path('cp'), '*'))):
+            _execute(self.controller_prefix() + [_tool('ssh'), '-O', 'exit', '-S', socket, 'dom0'], check=False, timeout=10)
+        ours = [record for record in self._processes if record.get('role') == 'dom0']
+        _terminate(ours, self._popens)
+        self._processes = [record for record in self._processes if record.get('role') != 'dom0']
+        # What else runs in dom0 (a daemon a module started, an async job) goes too: identified by pid and
+        # start time, and only while its network namespace is still this one.
+        inode = os.stat(os.path.join('/run/netns', name)).st_ino
+        strays = [_identity(pid) for pid in _namespace_pids(name) if _netns_inode(pid) == inode]
+        _terminate(strays)
+        self._ip(['netns', 'del', name])
+        self._namespaces.pop('dom0', None)
+        # The kernel destroys the namespace's links (and their peers elsewhere) in a deferred work item.
+        peers = [('upstream', 'eth0')] + [(guest['name'], 'eth0') for guest in self.spec['guests']]
+        deadline = time.monotonic() + 10
+        while any(self._operstate(role, ifname) is not None for role, ifname in peers):
+            if time.monotonic() > deadline:
+                raise LabError('the peers of dom0\'s links are still there 10 s after its namespace went: %s' % peers)
+            time.sleep(0.02)
+        self._plugged = {}
+        self._save()
+
+    def power_on(self):
+        """A fresh dom0 namespace as firmware leaves it: lo, and the NIC with its MAC, down and without address."""
+        if _namespace_exists(self.ns('dom0')):
+            raise LabError('lab %s: dom0 is still on' % self.prefix)
+        self._add_namespace('dom0')
+        uplink = self.spec['uplink']
+        self._ip_batch('dom0', [
+            'link add %s type veth peer name eth0 netns %s' % (uplink, self.ns('upstream')),
+            'link set %s address %s' % (uplink, DOM0_MAC),
+        ])
+        self._ip_batch('upstream', [
+            'link set eth0 address %s' % UPSTREAM_MAC,
+            'addr add %s dev eth0' % UPSTREAM_IPV4,
+            'addr add %s dev eth0 nodad' % UPSTREAM_IPV6,
+            'link set eth0 up',
+        ])
+        self._save()
+
+    def reboot(self, units=None, interfaces=None, sysctl=(), dnsmasq=(), xl_dir=None, xl_conf=None):
+        """power_off(), power_on(), then boot() from the files; returns boot()'s report."""
+        self.power_off()
+        self.power_on()
+        return self.boot(units=units, interfaces=interfaces, sysctl=sysctl, dnsmasq=dnsmasq, xl_dir=xl_dir, xl_conf=xl_conf)
+
+    def boot(self, units=None, interfaces=None, sysctl=(), dnsmasq=(), xl_dir=None, xl_conf=None):
+        """Bring a powered-on, bare dom0 up from files only, in a Debian 12 dom0's boot order.
+
+        1. systemd-sysctl.service: the net keys of the sysctl files (systemd-sysctl itself, --prefix=/net/).
+        2. udev's coldplug of the NIC: the sysctl keys of its name (99-systemd.rules).
+        3. The units enabled in <units>/sysinit.target.wants (ordered Before=network-pre.target): their
+           ExecStartPre/ExecStart/ExecStartPost lines, nft/ebtables-restore/iptables-restore/
+           ip6tables-restore/modprobe/sysctl only.
+        4. ifupdown: ifup --allow=hotplug for each allow-hotplug interface that exists (udev), then ifup -a
+           (networking.service), on the interfaces file, inside dom0, in a private mount namespace whose
+           /etc/network holds only bridge-utils' hook.
+        5. udev, for every interface ifup made: the sysctl keys of its name.
+        6. dnsmasq: each config file, as a xenfleet-nat unit runs it (--test, then --keep-in-foreground -C),
+           and the dnsmasq units enabled in <units>/multi-user.target.wants.
+        7. sshd (After=network.target).
+        8. xendomains: every guest with <xl_dir>/<guest>.cfg starts: its vif appears (udev sysctl keys), then
+           the vif's hotplug script: vif-bridge (plug) or vif-route (dom0's address, proxy ARP, host routes).
+
+        A failing step is recorded and the boot goes on, as a real boot does. The report (also
+        <workdir>/boot.json) lists every step with its command, exit status and output; report['failed']
+        counts the failures.
+        """
+        if not _namespace_exists(self.ns('dom0')):
+            raise LabError('lab %s: dom0 is off (power_on first)' % self.prefix)
+        boot_dir = self._path(BOOT_DIR)
+        shutil.rmtree(boot_dir, ignore_errors=True)
+        os.makedirs(os.path.join(boot_dir, 'ifstate'))
+        report = {'steps': [], 'failed': 0, 'started': time.time()}
+        files = sysctl_files(sysctl)
+        report['sysctl_files'] = files
+
+        step = self._stepper(report)
+
+        # 1-2: systemd-sysctl.service, then udev coldplug of the interfaces that exist at boot (the NIC)
+        if files:
+            step('systemd-sysctl.service', [SYSTEMD_SYSCTL, '--prefix=/net/'] + files)
+        for ifname in self._dom0_links():
+            self._udev_sysctl(step, ifname, files)
+
+        # 3: units in sysinit.target.wants
+        if units:
+            try:
+                enabled = boot_units(units)
+            except (BootError, OSError) as error:
+                step('units in %s/sysinit.target.wants' % units, error=str(error))
+                enabled = []
+            for unit in enabled:
+                report.setdefault('units', []).append({key: unit[key] for key in ('name', 'path', 'before', 'after', 'wants',
+                                                                                  'default_dependencies', 'type')})
+                for command in unit['commands']:
+                    try:
+                        check_boot_command(command['argv'])
+                    except (BootError, OSError) as error:
+                        step('%s %s (refused)' % (unit['name'], command['key']), command['argv'], error=str(error))
+                        continue
+                    step('%s %s' % (unit['name'], command['key']), command['argv'], ignore_failure=command['ignore_failure'])
+
+        # 4-5: ifupdown, with udev's sysctl keys for what it made
+        if interfaces:
+            before = set(self._dom0_links())
+            hotplug = self._ifupdown(['ifquery', '--allow', 'hotplug', '--list'], interfaces)
+            hotplug_names = hotplug.stdout.split() if hotplug.returncode == 0 else []
+            for ifname in hotplug_names:
+                if ifname in before:
+                    step('udev: ifup --allow=hotplug %s' % ifname, action=lambda ifname=ifname: self._ifupdown(
+                        ['ifup', '--allow=hotplug', ifname], interfaces), argv=['ifup', '--allow=hotplug', ifname])
+            step('networking.service: ifup -a', action=lambda: self._ifupdown(['ifup', '-a'], interfaces), argv=['ifup', '-a'])
+            for ifname in self._dom0_links():
+                if ifname not in before:
+                    self._udev_sysctl(step, ifname, files)
+
+        # 6: dnsmasq
+        for config in dnsmasq:
+            dnsmasq_path = _tool('dnsmasq')
+            if step('dnsmasq --test -C %s' % config, [dnsmasq_path, '--test', '-C', config]):
+                step('dnsmasq -k -C %s' % config, [dnsmasq_path, '--keep-in-foreground', '-C', config],
+                     action=lambda config=config, path=dnsmasq_path: self._spawn_daemon([path, '--keep-in-foreground', '-C', config]))
+        if units:
+            for unit in self._dnsmasq_units(units, step):
+                step('%s ExecStart' % unit['name'], unit['argv'], action=lambda unit=unit: self._spawn_daemon(unit['argv']))
+
+        # 7: sshd
+        if self.spec['ssh']:
+            step('ssh.service', action=self._spawn_sshd)
+
+        # 8: the guests
+        if xl_dir:
+            defaults = read_xl_conf(xl_conf)
+            for guest in self.spec['guests']:
+                self._start_guest(step, guest, xl_dir, defaults, files)
+
+        report['seconds'] = round(time.time() - report.pop('started'), 3)
+        _write_json(self._path(BOOT_REPORT), report)
+        self._save()
+        return report
+
+    def _stepper(self, report):
+        """step(what, argv=None, action=None, ignore_failure=False, error=None) that records into report."""
+        def step(what, argv=None, action=None, ignore_failure=False, error=None):
+            """Run one boot step (argv inside dom0, or action()), record it; error= records a step refused."""
+            entry = {'step': what}
+            if argv is not None:
+                entry['argv'] = [str(word) for word in argv]
+            try:
+                if error is not None:
+                    raise BootError(error)
+                if action is not None:
+                    result = action()
+                else:
+                    result = _execute([_tool('ip'), 'netns', 'exec', self.ns('dom0')] + list(argv), check=False, timeout=120)
+                if isinstance(result, subprocess.CompletedProcess):
+                    entry.update(rc=result.returncode, output=(result.stdout + result.stderr).strip()[-4000:])
+                    ok = result.returncode == 0
+                else:
+                    entry.update(rc=0, output=result or '')
+                    ok = True
+            except (LabError, OSError, subprocess.SubprocessError) as problem:
+                entry.update(rc=None, output=str(problem))
+                ok = False
+            entry['ok'] = ok or ignore_failure
+            if not entry['ok']:
+                report['failed'] += 1
+            report['steps'].append(entry)
+            return ok
+
+        return step
+
+    def _dom0_links(self):
+        result = _execute([_tool('ip'), '-j', '-n', self.ns('dom0'), 'link', 'show'])
+        return [link['ifname'] for link in json.loads(result.stdout) if link['ifname'] != 'lo']
+
+    def _udev_sysctl(self, step, ifname, files):
+        """What 99-systemd.rules runs as a network device appears: systemd-sysctl for that name's keys only."""
+        if files:
+            prefixes = ['--prefix=' + prefix % ifname for prefix in UDEV_SYSCTL_PREFIXES]
+            step('udev: sysctl keys of %s' % ifname, [SYSTEMD_SYSCTL] + prefixes + files)
+
+    def _ifupdown(self, argv, interfaces):
+        """Run ifup/ifquery on the lab's interfaces file, only ever inside dom0's namespace.
+
+        ip netns exec enters dom0; unshare gives the command a private mount namespace in which
+        <workdir>/boot/etc-network (bridge-utils' hook, nothing else) is /etc/network, so no hook of this
+        machine (openssh-server's, resolved's...) runs; --state-dir keeps ifupdown's state in the workdir.
+        The shell first checks that its network namespace is dom0's, and refuses otherwise.
+        """
+        name = self.ns('dom0')
+        if _namespace_stamp(name) != self._stamp:
+            raise LabError('refusing to run %s: namespace %s is not lab %s\'s' % (argv[0], name, self.prefix))
+        etc = self._path(os.path.join(BOOT_DIR, 'etc-network'))
+        if not os.path.isdir(etc):
+            for directory, linked in IFUPDOWN_HOOK_DIRS.items():
+                os.makedirs(os.path.join(etc, directory))
+                if linked:
+                    os.symlink(BRIDGE_UTILS_HOOK, os.path.join(etc, directory, 'bridge'))
+        program = _tool(argv[0])
+        script = ('set -e\n'
+                  'want=$(stat -L -c %d:%i "/run/netns/$1"); got=$(stat -L -c %d:%i /proc/self/ns/net)\n'
+                  '[ "$want" = "$got" ] || { echo "xenlab: not inside namespace $1: refusing to run ifupdown" >&2; exit 97; }\n'
+                  'mount --bind "$2" /etc/network\n'
+                  'shift 2\n'
+                  'exec "$@"\n')
+        command = [_tool('ip'), 'netns', 'exec', name, _tool('unshare'), '--mount', '--propagation', 'private',
+                   '/bin/sh', '-c', script, 'xenlab-ifupdown', name, etc, program] + list(argv[1:]) + \
+                  ['--interfaces', interfaces, '--state-dir', self._path(os.path.join(BOOT_DIR, 'ifstate'))]
+        return _execute(command, check=False, timeout=120)
+
+    def _spawn_daemon(self, argv):
+        """A foreground daemon in dom0 (dnsmasq -k), tracked by the lab; fails if it is gone after a moment."""
+        popen = self.spawn('dom0', argv)
+        time.sleep(0.3)
+        if popen.poll() is not None:
+            raise LabError('%s exited with %s' % (shlex.join(argv), popen.returncode))
+        return 'pid %d' % popen.pid
+
+    def _dnsmasq_units(self, units, step):
+        """dnsmasq units enabled in multi-user.target.wants (xen_nat's systemd manager), as argv to run."""
+        found = []
+        try:
+            enabled = boot_units(units, 'multi-user.target')
+        except (BootError, OSError) as error:
+            step('units in %s/multi-user.target.wants' % units, error=str(error))
+            return found
+        for unit in enabled:
+            starts = [command for command in unit['commands'] if command['key'] == 'ExecStart']
+            if not starts or os.path.basename(starts[0]['argv'][0]) != 'dnsmasq':
+                continue
+            for command in unit['commands']:
+                if command['key'] == 'ExecStartPre' and os.path.basename(command['argv'][0]) == 'dnsmasq' and '--test' in command['argv']:
+                    step('%s ExecStartPre' % unit['name'], command['argv'], ignore_failure=command['ignore_failure'])
+            argv = starts[0]['argv']
+            if not {'-k', '--keep-in-foreground'} & set(argv):
+                step('%s (refused)' % unit['name'], argv,
+                     error='a dnsmasq unit without -k/--keep-in-foreground would daemonize away from the lab')
+                continue
+            found.append({'name': unit['name'], 'argv': argv})
+        return found
+
+    def _start_guest(self, step, guest, xl_dir, defaults, files):
+        """xendomains starts a guest: its vif appears (udev applies the vif's sysctl keys), then Xen runs the
+        vif's hotplug script as the xl config and xl.conf name it."""
+        vif = self._xl_vif(step, guest, xl_dir)
+        if vif is None:
+            return
+        started = dict(guest, mac=vif.get('mac', guest['mac']).lower())
+
+        def appear():
+            self._build_guest(started)
+            self._wait_for_links(self._lab_links([started]))
+            return 'vif %s, guest mac %s' % (guest['vif'], started['mac'])
+        if step('xendomains: guest %s starts' % guest['name'], action=appear):
+            self._udev_sysctl(step, guest['vif'], files)
+            self._hotplug_script(step, guest, vif, defaults)
+
+    def _xl_vif(self, step, guest, xl_dir):
+        """The vif of the guest's xl config named like the lab guest's vif, or None (recorded in the report)."""
+        config = os.path.join(xl_dir, guest['name'] + '.cfg')
+        if not os.path.exists(config):
+            step('guest %s: no %s, not started' % (guest['name'], config), action=lambda: '')
+            return None
+        vifs = read_xl_vifs(config)
+        mine = [vif for vif in vifs if vif.get('vifname') == guest['vif']]
+        if len(mine) != 1:
+            step('guest %s: its vif' % guest['name'],
+                 error='%s has %d vif(s) named %s (vifs: %s); the lab guest has exactly that one' % (config, len(mine), guest['vif'], vifs))
+            return None
+        return mine[0]
+
+    def _hotplug_script(self, step, guest, vif, defaults):
+        """Xen's hotplug script for the vif: vif-bridge (plug) or vif-route (route), as the vif line or xl.conf say."""
+        script = os.path.basename(vif.get('script') or defaults.get('vif.default.script') or XL_DEFAULT_SCRIPT)
+        if script == 'vif-bridge':
+            bridge = vif.get('bridge') or defaults.get('vif.default.bridge') or XL_DEFAULT_BRIDGE
+            step('vif-bridge %s: plug into %s' % (guest['vif'], bridge), action=lambda: self.plug(guest['name'], bridge))
+        elif script == 'vif-route':
+            gatewaydev = vif.get('gatewaydev') or defaults.get('vif.default.gatewaydev') or XL_DEFAULT_GATEWAYDEV
+            step('vif-route %s (gatewaydev %s, ip %s)' % (guest['vif'], gatewaydev, vif.get('ip', '')),
+                 action=lambda: self.route(guest['name'], vif.get('ip', '').split(), gatewaydev))
+        else:
+            step('guest %s: hotplug script %s' % (guest['name'], script), error='the lab knows vif-bridge and vif-route, not %s' % script)
+
+    def hotplug(self, xl_dir, xl_conf=None):
+        """Run every guest's hotplug script on its existing vif, as its xl config says (the guests of a lab
+        that is up start after a converge). Returns a report like boot()'s."""
+        report = {'steps': [], 'failed': 0}
+        defaults = read_xl_conf(xl_conf)
+        step = self._stepper(report)
+        for guest in self.spec['guests']:
+            vif = self._xl_vif(step, guest, xl_dir)
+            if vif is not None:
+                self._hotplug_script(step, guest, vif, defaults)
+        return report
+
+    def route(self, guest, addresses, gatewaydev=XL_DEFAULT_GATEWAYDEV):
+        """Do what Xen's vif-route does at a guest's start: the vif gets dom0's IPv4 address (the first of
+        gatewaydev) as a /32 and proxy ARP, and each address of ip= a host route through it from that address."""
+        vif = self.guest(guest)['vif']
+        found = _execute([_tool('ip'), '-n', self.ns('dom0'), '-4', '-o', 'addr', 'show', 'primary', 'dev', gatewaydev])
+        main_ip = next((line.split()[3].split('/')[0] for line in found.stdout.splitlines() if line.split()[2] == 'inet'), None)
+        if not main_ip:
+            raise LabError('vif-route: %s is not up (it has no IPv4 address)' % gatewaydev)
+        self.run('dom0', [_tool('ifconfig'), vif, main_ip, 'netmask', '255.255.255.255', 'up'])
+        self.run('dom0', ['sh', '-c', 'echo 1 >/proc/sys/net/ipv4/conf/%s/proxy_arp' % vif])
+        for address in addresses:
+            self.run('dom0', [_tool('ip'), 'route', 'add', address, 'dev', vif, 'src', main_ip, 'metric', str(VIF_ROUTE_METRIC)])
+        self._plugged.pop(guest, None)
+        self._save()
+        return 'main_ip %s' % main_ip
 
     # -------------------------------------------------------- dom0's boot files
 
@@ -1098,6 +1691,43 @@ def _cli_restart_guest(args):
     return 0
 
 
+def _boot_arguments(args):
+    return {'units': args.units, 'interfaces': args.interfaces, 'sysctl': args.sysctl or [], 'dnsmasq': args.dnsmasq_conf or [],
+            'xl_dir': args.xl_dir, 'xl_conf': args.xl_conf}
+
+
+def _print_report(report):
+    print(json.dumps(report, indent=2, sort_keys=True))
+    for entry in report['steps']:
+        if not entry['ok']:
+            _warn('boot step failed: %s: %s' % (entry['step'], entry.get('output')))
+    return 0 if report['failed'] == 0 else 3
+
+
+def _cli_reboot(args):
+    return _print_report(Lab.attach(args.workdir).reboot(**_boot_arguments(args)))
+
+
+def _cli_power_off(args):
+    Lab.attach(args.workdir).power_off()
+    return 0
+
+
+def _cli_boot(args):
+    lab = Lab.attach(args.workdir)
+    lab.power_on()
+    return _print_report(lab.boot(**_boot_arguments(args)))
+
+
+def _cli_hotplug(args):
+    return _print_report(Lab.attach(args.workdir).hotplug(args.xl_dir, args.xl_conf))
+
+
+def _cli_route(args):
+    Lab.attach(args.workdir).route(args.guest, args.addresses, args.gatewaydev)
+    return 0
+
+
 def _cli_ns(args):
     print(Lab.attach(args.workdir).ns(args.role))
     return 0
@@ -1149,6 +1779,40 @@ def _parser():
     restart.add_argument('guest')
     restart.add_argument('--replug', action='store_true', help='put the new vif back on its bridge')
     restart.set_defaults(func=_cli_restart_guest)
+
+    def boot_options(sub):
+        sub.add_argument('--workdir', required=True)
+        sub.add_argument('--units', help="dom0's systemd unit directory (its sysinit.target.wants, multi-user.target.wants)")
+        sub.add_argument('--interfaces', help="dom0's interfaces file (ifup -a, allow-hotplug interfaces)")
+        sub.add_argument('--sysctl', action='append', help='a sysctl.d file or directory (repeatable)')
+        sub.add_argument('--dnsmasq-conf', action='append', help='a dnsmasq config file to run as its unit would (repeatable)')
+        sub.add_argument('--xl-dir', help='the xl config directory: guests with <guest>.cfg start')
+        sub.add_argument('--xl-conf', help='xl.conf (vif.default.* settings)')
+
+    rebooter = commands.add_parser('reboot', help='power dom0 off and boot a fresh one from the given files only')
+    boot_options(rebooter)
+    rebooter.set_defaults(func=_cli_reboot)
+
+    power_off = commands.add_parser('power-off', help='stop everything in dom0 and delete its namespace (files stay)')
+    power_off.add_argument('--workdir', required=True)
+    power_off.set_defaults(func=_cli_power_off)
+
+    booter = commands.add_parser('boot', help='power on a fresh dom0 and boot it from the given files only')
+    boot_options(booter)
+    booter.set_defaults(func=_cli_boot)
+
+    hotplugger = commands.add_parser('hotplug', help="run each guest's hotplug script (vif-bridge, vif-route) as its xl config says")
+    hotplugger.add_argument('--workdir', required=True)
+    hotplugger.add_argument('--xl-dir', required=True)
+    hotplugger.add_argument('--xl-conf')
+    hotplugger.set_defaults(func=_cli_hotplug)
+
+    router = commands.add_parser('route', help="route a guest's vif like Xen's vif-route")
+    router.add_argument('--workdir', required=True)
+    router.add_argument('--gatewaydev', default=XL_DEFAULT_GATEWAYDEV)
+    router.add_argument('guest')
+    router.add_argument('addresses', nargs='*')
+    router.set_defaults(func=_cli_route)
 
     namespace = commands.add_parser('ns', help='print the namespace of a role')
     namespace.add_argument('--workdir', required=True)

@@ -1,0 +1,139 @@
+# shellcheck shell=bash
+# Sourced by the boot_* targets, after lab.sh and ../setup_xenfleet_roles/roles.sh:
+# converge a lab dom0 with a role, then reboot it from the files the role
+# persisted (xenlab.py reboot) and compare what the kernel holds before and
+# after (dom0_state.py).
+
+BOOT_HELPERS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BOOT_ARGS=()
+
+# boot_files HOST_VARS: BOOT_ARGS from the role's host vars (every path inside the lab's workdir);
+# run after the converge, since the NAT configurations are found by name in their directory.
+boot_files() {
+    local out
+    if ! out="$("$LAB_PYTHON" "$BOOT_HELPERS/boot_files.py" "$1" "$LAB_DIR")"; then
+        echo "  [FAIL] the host vars place every boot file in the lab's workdir"
+        ROLES_FAILED=$((ROLES_FAILED + 1))
+        return 1
+    fi
+    mapfile -t BOOT_ARGS <<<"$out"
+    echo "  boot files: ${BOOT_ARGS[*]}"
+}
+
+# boot_snapshot NAME: the dom0's state as $LAB_DIR/state-NAME.json
+boot_snapshot() {
+    "$LAB_PYTHON" "$BOOT_HELPERS/dom0_state.py" snapshot "$(roles_ns dom0)" >"$LAB_DIR/state-$1.json"
+}
+
+# boot_same CLAIM BEFORE AFTER [ASPECT...]: a check that two snapshots agree (differences shown)
+boot_same() {
+    local claim="$1" before="$2" after="$3" out rc=0
+    shift 3
+    out="$("$LAB_PYTHON" "$BOOT_HELPERS/dom0_state.py" compare "$LAB_DIR/state-$before.json" "$LAB_DIR/state-$after.json" "$@")" || rc=$?
+    if ((rc == 0)); then
+        echo "  [PASS] $claim"
+    else
+        echo "  [FAIL] $claim"
+        ROLES_FAILED=$((ROLES_FAILED + 1))
+    fi
+    [[ -z $out ]] || printf '%s\n' "$out" | sed 's/^/    | /'
+}
+
+# boot_reboot: power dom0 off and boot a fresh one from BOOT_ARGS' files only; sets BOOT_RC, BOOT_SECONDS
+boot_reboot() {
+    local started
+    started="$(date +%s.%N)"
+    BOOT_RC=0
+    "$LAB_PYTHON" "$LAB_TOOL" reboot --workdir "$LAB_DIR" "${BOOT_ARGS[@]}" >"$LAB_DIR/boot-report.json" 2>"$LAB_DIR/boot.log" || BOOT_RC=$?
+    BOOT_SECONDS="$(echo "$(date +%s.%N) - $started" | bc)"
+    printf '%-28s rc=%s %.1f s\n' reboot "$BOOT_RC" "$BOOT_SECONDS"
+    "$LAB_PYTHON" - "$LAB_DIR/boot-report.json" <<'PY' || true
+import json, sys
+report = json.load(open(sys.argv[1]))
+for step in report['steps']:
+    print('    %s %s' % ('ok  ' if step['ok'] else 'FAIL', step['step']))
+    if not step['ok'] or step.get('output') and 'sysctl' not in step['step']:
+        for line in (step.get('output') or '').splitlines()[:12]:
+            print('         | %s' % line)
+PY
+    [[ -s $LAB_DIR/boot.log ]] && sed 's/^/    ! /' "$LAB_DIR/boot.log" || true
+}
+
+# boot_hotplug: the guests start on the converged dom0 (each vif's hotplug script, as its xl config says)
+boot_hotplug() {
+    "$LAB_PYTHON" "$LAB_TOOL" hotplug --workdir "$LAB_DIR" --xl-dir "$LAB_DIR/xen" --xl-conf "$LAB_DIR/xen/xl.conf" >"$LAB_DIR/hotplug.json"
+}
+
+# boot_ssh CMD...: CMD on dom0 over its sshd, from upstream
+boot_ssh() {
+    in_ns upstream ssh -F /dev/null -i "$LAB_DIR/id_ed25519" -o BatchMode=yes -o StrictHostKeyChecking=no \
+        -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 root@192.0.2.10 "$@"
+}
+
+# boot_ports BRIDGE: its ports, sorted, on one line
+boot_ports() {
+    in_ns dom0 ip -o link show master "$1" | awk -F': ' '{print $2}' | cut -d@ -f1 | sort | xargs
+}
+
+# boot_units_ordered: every unit the boot ran from sysinit.target.wants is ordered before network-pre.target
+boot_units_ordered() {
+    "$LAB_PYTHON" - "$LAB_DIR/boot-report.json" <<'PY'
+import json, sys
+units = json.load(open(sys.argv[1])).get('units', [])
+bad = [unit['name'] for unit in units if 'network-pre.target' not in unit['before'] or unit['default_dependencies']]
+print('units: %s; not Before=network-pre.target with DefaultDependencies=no: %s' % ([u['name'] for u in units], bad))
+sys.exit(1 if bad or not units else 0)
+PY
+}
+
+# boot_ssh_addr IFNAME CIDR: dom0, asked over SSH, shows CIDR on IFNAME
+boot_ssh_addr() { boot_ssh ip -br addr show "$1" | grep -q " $2"; }
+
+# forged_mac GUEST MAC PEER ADDRESS: the guest takes a MAC that is not its own and pings ADDRESS (which
+# lives in namespace PEER, whose neighbour cache is emptied first so that it must learn the MAC anew);
+# succeeds when a reply came back. The guest's own MAC is put back whatever happens.
+forged_mac() {
+    local own rc=0
+    own="$(in_ns "$1" cat /sys/class/net/eth0/address)"
+    in_ns "$3" ip neigh flush all
+    in_ns "$1" ip neigh flush all
+    in_ns "$1" ip link set eth0 address "$2"
+    in_ns "$1" ping -c 2 -W 1 -i 0.2 "$4" >/dev/null 2>&1 || rc=$?
+    in_ns "$1" ip link set eth0 address "$own"
+    in_ns "$3" ip neigh flush all
+    return "$rc"
+}
+
+# boot_unit_again UNIT: run a unit's Exec lines in dom0 again (as `systemctl restart UNIT` would)
+boot_unit_again() {
+    "$LAB_PYTHON" - "$LAB_DIR" "$1" "$(roles_ns dom0)" <<'PY'
+import os, subprocess, sys
+import xenlab
+workdir, name, namespace = sys.argv[1:]
+units = [unit for unit in xenlab.boot_units(os.path.join(workdir, 'systemd')) if unit['name'] == name]
+if not units:
+    sys.exit('%s is not enabled in sysinit.target.wants' % name)
+for command in units[0]['commands']:
+    xenlab.check_boot_command(command['argv'])
+    subprocess.run(['ip', 'netns', 'exec', namespace] + command['argv'], check=not command['ignore_failure'])
+PY
+}
+
+# boot_control_check PLAYBOOK BASELINE: check mode is not blind after a boot: with the anti-spoofing
+# tables gone it plans more changes than BASELINE (the check run before); the unit then loads them again.
+boot_control_check() {
+    local table
+    for table in $(in_ns dom0 nft list tables | awk '$3 == "xenfleet_antispoof" {print $2 ":" $3}'); do
+        in_ns dom0 nft delete table "${table%%:*}" "${table#*:}"
+    done
+    roles_play check_control "$1" --check --diff
+    check "control: without the anti-spoofing tables, check mode plans one more change" test "$PLAY_CHANGED" -gt "${2:-0}"
+    boot_changed check_control
+    check "  and xenfleet-antispoof.service loads them again" boot_unit_again xenfleet-antispoof.service
+}
+
+# boot_changed NAME: the tasks of play log NAME that changed (or would), with their diff if any
+boot_changed() {
+    awk '/^TASK \[/ {task=$0; shown=0} /^(changed|--- before|\+\+\+ after)/ && !shown {print "    | " task; shown=1}
+         /^changed:/ {print "    | " $0} /^[-+@]/ && !/^(---|\+\+\+) / {print "    |   " $0}' "$LAB_DIR/$1.log" | head -60
+}
