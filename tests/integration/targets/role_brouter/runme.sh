@@ -20,6 +20,7 @@ check "a check-mode run plans the whole dom0" test "$PLAY_RC" -eq 0
 check_not "  and changes nothing (no xenbr0)" in_ns dom0 ip link show xenbr0
 check_not "  (no vif entry in g1.cfg)" grep -q '^vif' "$LAB_DIR/xen/g1.cfg"
 check_not "  (no sysctl.d file)" test -e "$LAB_DIR/60-xenfleet-brouter.conf"
+check_not "  (no boot unit, no stanza)" sh -c "ls '$LAB_DIR/systemd' '$LAB_DIR/network/interfaces.d/xenbr0' 2>/dev/null | grep -q ."
 
 echo "== converge, with NAT"
 roles_play converge "$here/converge.yml"
@@ -44,6 +45,10 @@ check "the sysctl.d file brings back exactly those two at boot" \
     test "$(grep -v '^#' "$LAB_DIR/60-xenfleet-brouter.conf" | sort | xargs)" = \
     "net/ipv4/conf/eth0/forwarding = 1 net/ipv4/conf/xenbr0/forwarding = 1"
 check "xl.conf: vif.default.bridge is xenbr0" grep -q '^vif.default.bridge *= *"xenbr0"' "$LAB_DIR/xen/xl.conf"
+check "xenbr0's stanza: no port, the gateway address" sh -c "grep -q '^ *bridge_ports none$' '$LAB_DIR/network/interfaces.d/xenbr0' && grep -q '^ *address 10.0.1.1/24$' '$LAB_DIR/network/interfaces.d/xenbr0'"
+check "the installer's stanza for eth0 is left alone (no bridge takes it over)" grep -q '^iface eth0 inet static$' "$LAB_DIR/network/interfaces"
+check "the NAT table is kept for boot" grep -q 'table ip xenfleet_nat_brouter {' "$LAB_DIR/nat/etc/brouter.nft"
+check "  loaded by an enabled unit before the network comes up" sh -c "grep -qx 'ExecStart=/usr/sbin/nft -f $LAB_DIR/nat/etc/brouter.nft' '$LAB_DIR/systemd/xenfleet-nat-brouter-firewall.service' && grep -qx 'Before=network-pre.target xen-init-dom0.service xendomains.service shutdown.target' '$LAB_DIR/systemd/xenfleet-nat-brouter-firewall.service' && test -L '$LAB_DIR/systemd/sysinit.target.wants/xenfleet-nat-brouter-firewall.service'"
 
 echo "== packets, with NAT"
 in_ns upstream ip route add 10.0.1.0/24 via 192.0.2.10

@@ -60,6 +60,16 @@ check "g1.cfg holds its vif line with the derived MAC and the stable name" \
 check "xl.conf: vif.default.bridge is xenbr0" grep -q '^vif.default.bridge *= *"xenbr0"' "$LAB_DIR/xen/xl.conf"
 check "xl.conf: the administrator's line is kept" grep -q '^autoballoon="off"' "$LAB_DIR/xen/xl.conf"
 
+echo "== what comes back at boot (the lab boot target boots from these)"
+check "xenbr0's stanza takes eth0 as its port" grep -q '^ *bridge_ports eth0$' "$LAB_DIR/network/interfaces.d/xenbr0"
+check "xenbr1's stanza carries no port" grep -q '^ *bridge_ports none$' "$LAB_DIR/network/interfaces.d/xenbr1"
+check "the installer's stanza for eth0 became inet manual" grep -q '^iface eth0 inet manual$' "$LAB_DIR/network/interfaces"
+check_not "  and no longer gives eth0 an address" grep -q '192.0.2.10' "$LAB_DIR/network/interfaces"
+check "  the original kept as a backup" grep -q '^iface eth0 inet static$' "$LAB_DIR/network/interfaces.xenfleet-backup"
+check "the anti-spoofing unit loads the persisted ruleset" \
+    grep -qx "ExecStart=/usr/sbin/nft -f $LAB_DIR/nftables.d/xenfleet-antispoof.nft" "$LAB_DIR/systemd/xenfleet-antispoof.service"
+check "  and is enabled for sysinit.target" test "$(readlink "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service")" = "$LAB_DIR/systemd/xenfleet-antispoof.service"
+
 echo "== packets"
 check "dom0 reaches its gateway through xenbr0" pings dom0 192.0.2.1
 check "g1 -> g2 on xenbr0" pings g1 192.0.2.22
