@@ -465,7 +465,11 @@ def _guest_eth0_commands(guest):
 # ---------------------------------------------------------------- boot: reading the files a dom0 persisted
 
 # What a lab boot may run from a unit in sysinit.target.wants: loaders of firewall state and kernel settings.
-BOOT_UNIT_PROGRAMS = ('nft', 'ebtables-restore', 'iptables-restore', 'ip6tables-restore', 'modprobe', 'sysctl')
+BOOT_UNIT_PROGRAMS = ('nft', 'ebtables-restore', 'iptables-restore', 'ip6tables-restore', 'ebtables-nft-restore',
+                      'iptables-nft-restore', 'ip6tables-nft-restore', 'modprobe', 'sysctl')
+# ebtables-restore reads only its standard input: xen_antispoof's unit feeds it the file through this fixed sh line,
+# the program and the file passed as arguments. Only this exact script is run, and only with an allowed program.
+BOOT_UNIT_STDIN_SCRIPT = 'exec "$0" --noflush <"$1"'
 BOOT_DIR = 'boot'  # in the workdir: the hook directories, ifupdown's state, the report
 BOOT_REPORT = 'boot.json'
 # bridge-utils' ifupdown hook, and the hook directories its package links it into (the only hooks a lab ifup runs).
@@ -612,6 +616,9 @@ def check_boot_command(argv):
     """Refuse a unit command the lab must not run: anything but the firewall and sysctl loaders,
     and a sysctl outside net (which a network namespace does not keep to itself)."""
     program = os.path.basename(argv[0])
+    if program == 'sh' and len(argv) == 5 and argv[1:3] == ['-c', BOOT_UNIT_STDIN_SCRIPT]:
+        check_boot_command(argv[3:4])
+        return
     if program not in BOOT_UNIT_PROGRAMS:
         raise BootError('refusing %s: a lab boot runs only %s from units' % (shlex.join(argv), ', '.join(BOOT_UNIT_PROGRAMS)))
     if program != 'sysctl':
