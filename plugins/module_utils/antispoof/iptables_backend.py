@@ -60,7 +60,8 @@ class IptablesBackend:
         bridged frames there, then each tool's file with restore --noflush. ebtables-restore reads only its standard
         input, so a fixed sh line feeds it the file, both passed as arguments, never spliced into the script."""
         paths = self.persist_paths()
-        commands = [[get_bin_path('modprobe') or '/sbin/modprobe', 'br_netfilter']]
+        # '-': br_netfilter may be built in, or loaded already where modprobe is missing
+        commands = [['-' + (get_bin_path('modprobe') or '/sbin/modprobe'), 'br_netfilter']]
         if manage_sysctl:
             commands.append([get_bin_path('sysctl') or '/sbin/sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1',
                              'net.bridge.bridge-nf-call-ip6tables=1'])

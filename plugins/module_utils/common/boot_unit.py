@@ -89,9 +89,12 @@ def unit_text_value(value, field):
 
 
 def exec_line(argv, field):
-    """One ExecStart= line running argv (program first), every word quoted for systemd."""
-    return 'ExecStart=' + ' '.join([exec_program(argv[0], '%s program' % field)] +
-                                   [exec_argument(argument, field) for argument in argv[1:]])
+    """One ExecStart= line running argv (program first), every word quoted for systemd. A program written '-/path'
+    may fail without failing the unit (systemd's '-' prefix): for a step that is often already done, like loading
+    a module built into the kernel."""
+    prefix, program = ('-', argv[0][1:]) if argv[0].startswith('-') else ('', argv[0])
+    return 'ExecStart=' + prefix + ' '.join([exec_program(program, '%s program' % field)] +
+                                            [exec_argument(argument, field) for argument in argv[1:]])
 
 
 class BootUnit:

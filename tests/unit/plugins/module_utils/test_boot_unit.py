@@ -129,3 +129,8 @@ def test_systemd_reads_back_every_hostile_path_as_written(tmp_path):
         target.write_text(text)
         verify = subprocess.run(['systemd-analyze', 'verify', str(target)], capture_output=True, text=True, check=False)
         assert 'ExecStart' not in verify.stderr, verify.stderr
+
+
+def test_a_program_written_with_a_dash_may_fail_without_failing_the_unit():
+    text = boot_unit.BootUnit('x.service', 'd', [['-/sbin/modprobe', 'br_netfilter'], ['/usr/sbin/nft', '-f', '/x']], 'test').text()
+    assert settings(text, 'ExecStart') == ['-/sbin/modprobe br_netfilter', '/usr/sbin/nft -f /x']
