@@ -90,6 +90,7 @@ def inventory_vars(workdir, count):
         'xenfleet_nat': [{
             'name': 'priv', 'bridge': 'xenbr1', 'subnet': '10.0.0.0/16', 'gateway': '10.0.0.1', 'uplink': 'xenbr0',
             'service_manager': 'pidfile', 'state_dir': os.path.join(workdir, 'nat', 'state'),
+            'systemd_unit_dir': os.path.join(workdir, 'systemd'),
             'config_dir': os.path.join(workdir, 'nat', 'etc'), 'dhcp': {'dns_servers': ['198.51.100.2']},
         }],
         'xenfleet_antispoof': {'persist_path': os.path.join(workdir, 'nftables.d', 'xenfleet-antispoof.nft')},
@@ -174,7 +175,7 @@ def measure(count, collections, callbacks, reruns=1):
 
 def _measure(lab, count, collections, callbacks, reruns):
     prepare(lab.workdir, count)
-    variables = inventory_vars(lab.workdir, count)
+    variables = dict(inventory_vars(lab.workdir, count), **lab.boot_file_vars())
     found = {}
     found['first'] = play(lab, collections, callbacks, variables, 'first')
     # The machine is shared: the least of a few reruns is the steadiest figure of what a rerun costs.

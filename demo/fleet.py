@@ -81,6 +81,8 @@ def host_vars(host, lab, proxy):
         'xenfleet_xl_config_dir': os.path.join(workdir, 'xen'),
         'xenfleet_xl_conf_path': os.path.join(workdir, 'xen', 'xl.conf'),
         'xenfleet_antispoof': {'persist_path': os.path.join(workdir, 'nftables.d', 'xenfleet-antispoof.nft')},
+        # What comes back at boot goes to the lab's work dir too: the lab's network/interfaces is dom0's.
+        **lab.boot_file_vars(),
         'xenfleet_guests': [{'name': guest['name'],
                              'vifs': [dict({'ip': [guest['ip']], 'vifname': guest['vif']},
                                            **({'bridge': guest['bridge']} if guest['bridge'] else {}))]}

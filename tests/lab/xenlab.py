@@ -1434,6 +1434,17 @@ class Lab:
 
     # -------------------------------------------------------- dom0's boot files
 
+    def boot_file_vars(self):
+        """The collection's role variables that put every boot file in this lab's workdir (dom0 shares this
+        machine's /etc): ifupdown on the lab's network/interfaces, units, sysctl.d."""
+        return {
+            'xenfleet_persist': 'ifupdown',
+            'xenfleet_ifupdown_interfaces': self._path(INTERFACES_FILE),
+            'xenfleet_ifupdown_dir': self._path(INTERFACES_DIR),
+            'xenfleet_systemd_unit_dir': self._path('systemd'),
+            'xenfleet_sysctl_dir': self._path('sysctl.d'),
+        }
+
     def write_interfaces(self):
         """dom0's /etc/network/interfaces as Debian's installer leaves it for a static address, in the workdir.
 
