@@ -13,6 +13,10 @@ source ../setup_xenfleet_roles/roles.sh
 source ../setup_xenlab/boot.sh
 role="$(cd ../role_multi_bridge && pwd)"
 
+# The control of the check-mode proof: a bridge option spoilt by hand, and put back.
+control_break() { in_ns dom0 ip link set dev xenbr1 type bridge forward_delay 1500; }
+control_repair() { in_ns dom0 ip link set dev xenbr1 type bridge forward_delay 0; }
+
 lab_up "$role/lab.json"
 roles_prepare g1 g2 g3 g4
 
@@ -72,7 +76,7 @@ roles_play check_booted "$role/converge.yml" --check --diff
 [[ $PLAY_RC -eq 0 ]] || roles_show_log check_booted
 check "the role in check mode finds nothing to change" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
 boot_changed check_booted
-boot_control_check "$role/converge.yml" "$PLAY_CHANGED"
+boot_control_check "$role/converge.yml" check_booted "xenbr1's forward delay"
 roles_play rerun_booted "$role/converge.yml"
 [[ $PLAY_RC -eq 0 ]] || roles_show_log rerun_booted
 check "a real run changes nothing" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0

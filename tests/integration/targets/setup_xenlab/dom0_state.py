@@ -13,9 +13,9 @@ multicast routes), proxy neighbours, bridge VLANs, the collection's nftables
 tables (names starting with xenfleet; no handles, counters zeroed, set
 elements sorted), forwarding/proxy sysctls of every interface, and the
 dnsmasq configurations being served. compare treats the link-local addresses
-and the routes' protocols as notes: bridge-utils' hook turns off a port's
-link-local address and ifupdown adds its routes as proto boot, neither of
-which a module run reads or changes.
+and the routes' protocols and onlink flags as notes: bridge-utils' hook turns
+off a port's link-local address, ifupdown adds its routes as proto boot and
+its gateways onlink; no module run reads or changes these.
 """
 
 import json
@@ -31,7 +31,7 @@ VOLATILE_KEYS = frozenset(('bridge_id', 'root_id', 'root_port', 'root_path_cost'
                            'topology_change_detected', 'state', 'id', 'no', 'fdb_n_learned'))
 SYSCTLS = (('ipv4', 'forwarding'), ('ipv4', 'proxy_arp'), ('ipv4', 'rp_filter'), ('ipv6', 'forwarding'),
            ('ipv6', 'proxy_ndp'), ('ipv6', 'disable_ipv6'))
-NOTES = ('link_local', 'route_protocols')
+NOTES = ('link_local', 'route_protocols')  # 'proto X [onlink]' of each route
 
 
 def run(namespace, argv):
@@ -87,9 +87,9 @@ def routes(namespace):
                 continue
             key = {name: route.get(name) for name in ('dst', 'gateway', 'dev', 'metric', 'table', 'scope', 'type', 'prefsrc')}
             key['family'] = family
-            key['onlink'] = 'onlink' in route.get('flags', [])
             found.append(key)
-            protocols[json.dumps(key, sort_keys=True)] = route.get('protocol')
+            # ifupdown adds its gateways 'onlink' and everything as proto boot; modules read neither
+            protocols[json.dumps(key, sort_keys=True)] = '%s%s' % (route.get('protocol'), ' onlink' if 'onlink' in route.get('flags', []) else '')
     found.sort(key=lambda item: json.dumps(item, sort_keys=True))
     return found, {key: protocols[key] for key in sorted(protocols)}
 
