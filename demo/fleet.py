@@ -99,7 +99,9 @@ def host_vars(host, lab, proxy):
             'xenfleet_brouter_sysctl_path': os.path.join(workdir, 'sysctl.d', '60-xenfleet-brouter.conf'),
         })
     else:
-        variables['xenfleet_routed'] = {'sysctl_path': os.path.join(workdir, 'sysctl.d', '60-xenfleet-route.conf')}
+        variables['xenfleet_routed'] = {'sysctl_path': os.path.join(workdir, 'sysctl.d', '60-xenfleet-route.conf'),
+                                        'hook_path': os.path.join(workdir, 'xen', 'scripts', 'vif-post.d', 'xenfleet-route.hook'),
+                                        'ipv6_data_path': os.path.join(workdir, 'route', 'ipv6-vifs')}
     return variables
 
 

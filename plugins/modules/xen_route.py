@@ -80,8 +80,13 @@ options:
   persist:
     description:
       - Write the dom0-wide and uplink settings (forwarding, proxy ARP, proxy NDP) to O(sysctl_path), atomically, so
-        they are back after a reboot. The vifs' settings are made at each guest start by C(vif-route); proxy NDP
-        entries are not kept across a reboot (run the module again).
+        they are back after a reboot. The vifs' IPv4 settings are made at each guest start by C(vif-route).
+      - When an IPv6 address is routed, also write O(hook_path), a hook Xen's vif scripts source once a vif is plugged
+        (C(vif-post.d)), and its data O(ipv6_data_path) - one line per listed IPv6 address, for running and stopped
+        guests alike. At every guest start (at boot by C(xendomains) included) the hook does for the vif what this
+        module does and C(vif-route) does not - IPv6 on the vif with forwarding, the /128 host route (protocol 212,
+        the uplink's address as source) and the proxy NDP entry on the uplink - and takes them away when the vif
+        goes. A failing command there never fails the guest's start. Both files go when no IPv6 address is listed.
     type: bool
     default: true
   sysctl_path:
@@ -89,6 +94,19 @@ options:
       - The sysctl.d file O(persist) writes. An absolute path ending in C(.conf), without C(..) or control characters.
     type: path
     default: /etc/sysctl.d/60-xenfleet-route.conf
+  hook_path:
+    description:
+      - The vif-post.d hook O(persist) writes when an IPv6 address is routed. Xen's scripts source only C(*.hook)
+        files in C(/etc/xen/scripts/vif-post.d/).
+      - An absolute path without control characters.
+    type: path
+    default: /etc/xen/scripts/vif-post.d/xenfleet-route.hook
+  ipv6_data_path:
+    description:
+      - The data the hook reads. Its path is the one value the hook carries, quoted for sh.
+      - An absolute path without control characters.
+    type: path
+    default: /etc/xenfleet/route/ipv6-vifs
 '''
 
 EXAMPLES = r'''
@@ -231,6 +249,8 @@ def main():
             purge=dict(type='bool', default=True),
             persist=dict(type='bool', default=True),
             sysctl_path=dict(type='path', default='/etc/sysctl.d/60-xenfleet-route.conf'),
+            hook_path=dict(type='path', default='/etc/xen/scripts/vif-post.d/xenfleet-route.hook'),
+            ipv6_data_path=dict(type='path', default='/etc/xenfleet/route/ipv6-vifs'),
         ),
         supports_check_mode=True,
     )

@@ -32,6 +32,7 @@ import functools
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address, route_label
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan
+from ansible_collections.xenfleet.network.plugins.module_utils.route import boot_hook
 from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import HostRoute, route_text
 
 FILE_HEADER = ('# Written by xenfleet.network.xen_route: the routed topology\'s boot-time settings (uplink %s).\n'
@@ -162,7 +163,28 @@ class RoutePlanner:
             if view.sysctl_file != wanted:
                 self.plan.add('write %s' % spec.sysctl_path, functools.partial(write_atomic, spec.sysctl_path, wanted, 0o644),
                               functools.partial(restore_file, spec.sysctl_path, view.sysctl_file))
+            self._plan_ipv6_hook(view, before, after)
         return before, after
+
+    def _plan_ipv6_hook(self, view, before, after):
+        """The vif-post.d hook and its data, so a routed vif gets its IPv6 routes at every guest start (boot included);
+        both go when no IPv6 address is routed."""
+        spec = self.spec
+        wanted = {}
+        if boot_hook.routes_ipv6(spec):
+            wanted = {spec.ipv6_data_path: boot_hook.data_text(spec, view.main_ip6, spec.hook_path).encode('utf-8'),
+                      spec.hook_path: boot_hook.hook_text(spec.ipv6_data_path).encode('utf-8')}
+        for path, old in ((spec.ipv6_data_path, view.ipv6_data_file), (spec.hook_path, view.hook_file)):
+            new = wanted.get(path)
+            before[path] = (old or b'').decode('utf-8', 'replace')
+            after[path] = (new or b'').decode('utf-8')
+            if old == new:
+                continue
+            if new is None:
+                self.plan.add('remove %s' % path, functools.partial(remove_file, path), functools.partial(restore_file, path, old))
+            else:
+                self.plan.add('write %s' % path, functools.partial(write_atomic, path, new, 0o644),
+                              functools.partial(restore_file, path, old))
 
     def take_address_back(self, vif, address, routes):
         """Delete the address, then put back the routes through vif: the kernel flushes every IPv4 route through a

@@ -18,6 +18,9 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.validate i
 
 # A vif and the guest addresses routed through it, as ipaddress addresses in the order given.
 VifRoutes = namedtuple('VifRoutes', 'vif addresses')
+# Xen's vif scripts source every *.hook here once a vif is plugged (call_hooks vif post).
+DEFAULT_HOOK_PATH = '/etc/xen/scripts/vif-post.d/xenfleet-route.hook'
+DEFAULT_IPV6_DATA_PATH = '/etc/xenfleet/route/ipv6-vifs'
 
 
 class RouteSpec:
@@ -30,6 +33,8 @@ class RouteSpec:
         self.persist = params['persist']
         self.sysctl_path = params['sysctl_path']
         problems += sysctl_path_problems('sysctl_path', self.sysctl_path)
+        self.hook_path = params.get('hook_path') or DEFAULT_HOOK_PATH
+        self.ipv6_data_path = params.get('ipv6_data_path') or DEFAULT_IPV6_DATA_PATH
         self.routes = []
         claims = Claims()
         for position, entry in enumerate(params['routes'] or []):

@@ -33,6 +33,8 @@ class RouteView:
         self.proxies = set()     # IPv6 addresses the uplink answers for, of those asked about
         self.sysctls = {}
         self.sysctl_file = None
+        self.hook_file = None
+        self.ipv6_data_file = None
 
 
 def read_view(spec, net, sysctls, sysctl_keys, proxy_candidates):
@@ -61,14 +63,16 @@ def read_view(spec, net, sysctls, sysctl_keys, proxy_candidates):
     view.sysctls = dict((key, sysctls.read(key)) for key in sysctl_keys(view))
     if spec.persist:
         view.sysctl_file = read_sysctl_file(spec.sysctl_path)
+        view.hook_file = read_sysctl_file(spec.hook_path, 'hook_path')
+        view.ipv6_data_file = read_sysctl_file(spec.ipv6_data_path, 'ipv6_data_path')
     return view
 
 
-def read_sysctl_file(path):
+def read_sysctl_file(path, option='sysctl_path'):
     """The file's bytes, or None when there is none (also when a parent is not a directory: then the write fails)."""
     try:
         return read_bytes(path)
     except (IOError, OSError) as error:
         if error.errno == errno.ENOTDIR:
             return None
-        raise NetlinkError('sysctl_path %s cannot be read: %s' % (path, error.strerror or error))
+        raise NetlinkError('%s %s cannot be read: %s' % (option, path, error.strerror or error))

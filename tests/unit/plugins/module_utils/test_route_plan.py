@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import subprocess
+
 import pytest
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import (
@@ -117,7 +119,8 @@ ROUTES = [{'vif': 'vif1.0', 'addresses': ['192.0.2.50', '2001:db8:1::50']},
 
 def spec(tmp_path, routes=None, **overrides):
     values = dict(uplink='eth0', routes=ROUTES if routes is None else routes, purge=True, persist=True,
-                  sysctl_path=str(tmp_path / 'sysctl.d' / '60-xenfleet-route.conf'))
+                  sysctl_path=str(tmp_path / 'sysctl.d' / '60-xenfleet-route.conf'),
+                  hook_path=str(tmp_path / 'vif-post.d' / 'xenfleet-route.hook'), ipv6_data_path=str(tmp_path / 'route' / 'ipv6-vifs'))
     values.update(overrides)
     return RouteSpec(values)
 
@@ -144,7 +147,8 @@ def test_a_first_run_does_what_vif_route_does_for_each_running_vif(tmp_path):
     assert 'route 2001:db8:1::50/128 dev vif1.0 src 2001:db8:1::10 proto 212' in names
     assert 'add proxy NDP entry 2001:db8:1::50 on eth0' in names
     assert not [name for name in names if 'vif9.0' in name]
-    assert names[-1] == 'write %s' % (tmp_path / 'sysctl.d' / '60-xenfleet-route.conf')
+    assert names[-3:] == ['write %s' % (tmp_path / 'sysctl.d' / '60-xenfleet-route.conf'),
+                          'write %s' % (tmp_path / 'route' / 'ipv6-vifs'), 'write %s' % (tmp_path / 'vif-post.d' / 'xenfleet-route.hook')]
     assert before['routes'] == [] and len(after['routes']) == 3
     planner.plan.apply()
     assert (tmp_path / 'sysctl.d' / '60-xenfleet-route.conf').read_bytes() == render_sysctl_file(spec(tmp_path))
@@ -167,6 +171,8 @@ def test_purge_deletes_only_routes_of_its_own_protocol_and_their_proxy_entries(t
         'delete proxy NDP entry 2001:db8:1::50 on eth0',
         'delete route 2001:db8:1::50/128 dev vif1.0 src 2001:db8:1::10 proto 212',
         'write %s' % (tmp_path / 'sysctl.d' / '60-xenfleet-route.conf'),  # IPv6 settings leave the file
+        'remove %s' % (tmp_path / 'route' / 'ipv6-vifs'),  # and the hook goes with the last IPv6 address
+        'remove %s' % (tmp_path / 'vif-post.d' / 'xenfleet-route.hook'),
     ]
     planner.plan.apply()
     assert kernel.other_routes['vif1.0'] == [ADMIN_ROUTE]
@@ -288,3 +294,49 @@ def test_purge_deletes_its_own_stale_route_for_an_adopted_address_and_leaves_the
     assert kernel.other_routes['vif1.0'] == [ADMIN_ROUTE, VIF_ROUTE_S_ROUTE]
     assert ('2001:db8:1::50', 'eth0') in kernel.proxy
     assert plan(kernel, spec(tmp_path, purge=False))[0].plan.names() == []
+
+
+def test_the_boot_hook_data_lists_every_ipv6_address_of_every_listed_vif_running_or_not(tmp_path):
+    kernel = FakeKernel()
+    plan(kernel, spec(tmp_path))[0].plan.apply()
+    lines = [line for line in (tmp_path / 'route' / 'ipv6-vifs').read_text().splitlines() if not line.startswith('#')]
+    assert lines == ['route6 vif1.0 2001:db8:1::50 2001:db8:1::10 eth0']
+    hook = (tmp_path / 'vif-post.d' / 'xenfleet-route.hook').read_text()
+    assert "local data=%s " % (tmp_path / 'route' / 'ipv6-vifs') in hook and 'proto 212' in hook
+
+
+def run_hook(tmp_path, dev, command, ip_fails=False):
+    """Source the hook as Xen's vif scripts do (bash, set -e), with an `ip` that records its arguments."""
+    kernel = FakeKernel()
+    plan(kernel, spec(tmp_path))[0].plan.apply()
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir(exist_ok=True)
+    record = tmp_path / 'ip.log'
+    (bin_dir / 'ip').write_text('#!/bin/sh\necho "$@" >>%s\n%s\n' % (record, 'exit 1' if ip_fails else 'exit 0'))
+    (bin_dir / 'ip').chmod(0o755)
+    script = 'set -e\ndev=%s\ncommand=%s\n. %s\necho reached-the-end\n' % (dev, command, tmp_path / 'vif-post.d' / 'xenfleet-route.hook')
+    done = subprocess.run(['bash', '-c', script], env={'PATH': '%s:/usr/bin:/bin' % bin_dir}, capture_output=True, text=True, check=False)
+    return done, record.read_text().splitlines() if record.exists() else []
+
+
+def test_the_hook_gives_a_starting_vif_its_ipv6_route_and_proxy_entry(tmp_path):
+    done, calls = run_hook(tmp_path, 'vif1.0', 'online')
+    assert done.returncode == 0 and 'reached-the-end' in done.stdout
+    assert calls == ['-6 route replace 2001:db8:1::50/128 dev vif1.0 proto 212 src 2001:db8:1::10',
+                     '-6 neigh replace proxy 2001:db8:1::50 dev eth0']
+
+
+def test_the_hook_takes_them_away_when_the_vif_goes_and_leaves_other_vifs_alone(tmp_path):
+    done, calls = run_hook(tmp_path, 'vif1.0', 'offline')
+    assert calls == ['-6 route del 2001:db8:1::50/128 dev vif1.0 proto 212 src 2001:db8:1::10',
+                     '-6 neigh del proxy 2001:db8:1::50 dev eth0']
+
+
+def test_the_hook_does_nothing_for_a_vif_without_ipv6(tmp_path):
+    done, calls = run_hook(tmp_path, 'vif2.0', 'online')
+    assert done.returncode == 0 and calls == []
+
+
+def test_a_failing_command_never_fails_the_guests_start(tmp_path):
+    done, calls = run_hook(tmp_path, 'vif1.0', 'online', ip_fails=True)
+    assert done.returncode == 0 and 'reached-the-end' in done.stdout and len(calls) == 2
