@@ -110,7 +110,7 @@ options:
   persist:
     description:
       - V(ifupdown) also writes an C(/etc/network/interfaces.d/) stanza, atomically, rendered from the same desired state,
-        so the bridge comes back at boot (read by bridge-utils' ifupdown hook: install C(bridge-utils); the collection's
+        so the bridge comes back at boot (read by bridge-utils' ifupdown hook, so install C(bridge-utils); the collection's
         roles do).
       - With V(ifupdown) the module first reads O(interfaces_path) and every file it sources, as C(ifup) does, and stops
         before changing anything when nothing sources the stanza's directory (a file nothing reads), when another file
@@ -118,7 +118,7 @@ options:
         rewrite (a C(mapping), C(rename), C(inherits)), naming the file and the line.
       - With an O(uplink), the uplink's own stanzas (the installer's C(iface eth0 inet static) or C(dhcp), and its
         C(inet6) one) become C(iface <uplink> inet manual), in the same run, so at boot the address comes up on the
-        bridge only. Each file changed is first copied to C(<file>.xenfleet-backup) (once: the first original is kept).
+        bridge only. Each file changed is first copied to C(<file>.xenfleet-backup), once, so the first original is kept.
         O(state=absent) with O(uplink) puts those backups back.
       - V(auto) picks V(ifupdown) where Debian's ifupdown alone configures the network (C(ifup) installed, no
         NetworkManager or systemd-networkd running, no ifupdown2) and O(interfaces_path) exists; anywhere else it fails

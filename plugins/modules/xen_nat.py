@@ -249,7 +249,7 @@ options:
         C(nftables.service), whose C(flush ruleset) would otherwise wipe it). The table names its interfaces, so it
         loads before the bridge and the uplink exist.
       - The unit is written whatever O(service_manager) is; on a host without systemd nothing reads it.
-      - The gateway address the module adds to the bridge and the forwarding flags are running state only:
+      - The gateway address the module adds to the bridge and the forwarding flags are running state only;
         give the bridge its address with M(xenfleet.network.xen_bridge) (which persists it) and keep forwarding in a
         sysctl.d file (the collection's roles write C(60-xenfleet-nat.conf)).
       - V(false) writes neither and leaves a unit an earlier run installed as it is; O(state=absent) removes both.
@@ -257,7 +257,7 @@ options:
     default: true
   systemd_unit_dir:
     description:
-      - Where the systemd units are written: dnsmasq's when it runs under systemd, and the boot unit of O(persist).
+      - Where the systemd units are written, dnsmasq's when it runs under systemd, and the boot unit of O(persist).
       - An absolute path without control characters.
     type: path
     default: /etc/systemd/system
