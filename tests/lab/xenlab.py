@@ -476,6 +476,15 @@ BOOT_REPORT = 'boot.json'
 BRIDGE_UTILS_HOOK = '/lib/bridge-utils/ifupdown.sh'
 IFUPDOWN_HOOK_DIRS = {'if-pre-up.d': True, 'if-up.d': False, 'if-down.d': True, 'if-post-down.d': True}
 SYSTEMD_SYSCTL = '/lib/systemd/systemd-sysctl'
+# What runs ifup/ifquery (sh -c SCRIPT xenlab-ifupdown NAMESPACE ETC_NETWORK PROGRAM ARGS...) inside
+# `ip netns exec NAMESPACE unshare --mount --propagation private`: it checks that its network namespace is
+# NAMESPACE's (exit 97 otherwise), then puts ETC_NETWORK on /etc/network for itself alone.
+IFUPDOWN_SCRIPT = ('set -e\n'
+                   'want=$(stat -L -c %d:%i "/run/netns/$1"); got=$(stat -L -c %d:%i /proc/self/ns/net)\n'
+                   '[ "$want" = "$got" ] || { echo "xenlab: not inside namespace $1: refusing to run ifupdown" >&2; exit 97; }\n'
+                   'mount --bind "$2" /etc/network\n'
+                   'shift 2\n'
+                   'exec "$@"\n')
 # 99-systemd.rules: what udev runs for every network device but lo as it appears.
 UDEV_SYSCTL_PREFIXES = ('/net/ipv4/conf/%s', '/net/ipv4/neigh/%s', '/net/ipv6/conf/%s', '/net/ipv6/neigh/%s')
 # vif-route (Xen 4.17+): the route metric of a vif (type vif; a tap gets 1).
@@ -1052,8 +1061,11 @@ class Lab:
         ])
         self._sysctl('upstream', ['net.ipv4.ip_forward=1', 'net.ipv6.conf.all.forwarding=1'])
 
-    def _build_guest(self, guest):
-        """A vif: dom0 end named like Xen's backend, up but on no bridge; guest end eth0 fully configured."""
+    def _build_guest(self, guest, vif_ipv6=False):
+        """A vif: dom0 end named like Xen's backend, up but on no bridge; guest end eth0 fully configured.
+
+        The vif's IPv6 is off unless vif_ipv6 (the kernel's default, which a routed vif keeps at boot).
+        """
         vif = guest['vif']
         self._ip_batch('dom0', [
             'link add %s type veth peer name eth0 netns %s' % (vif, self.ns(guest['name'])),
@@ -1061,7 +1073,8 @@ class Lab:
         ])
         # Before the link goes up: with IPv6 on, every vif would send router solicitations and MLD reports
         # from fe:ff:ff:ff:ff:ff, which a bridge reports as its own address arriving on a port.
-        self._sysctl('dom0', ['net/ipv6/conf/%s/disable_ipv6=1' % vif])  # '/' form: vif names hold dots
+        if not vif_ipv6:
+            self._sysctl('dom0', ['net/ipv6/conf/%s/disable_ipv6=1' % vif])  # '/' form: vif names hold dots
         self._ip_batch('dom0', ['link set %s up' % vif])
         self._ip_batch(guest['name'], _guest_eth0_commands(guest))
 
@@ -1318,15 +1331,11 @@ class Lab:
                 os.makedirs(os.path.join(etc, directory))
                 if linked:
                     os.symlink(BRIDGE_UTILS_HOOK, os.path.join(etc, directory, 'bridge'))
-        program = _tool(argv[0])
-        script = ('set -e\n'
-                  'want=$(stat -L -c %d:%i "/run/netns/$1"); got=$(stat -L -c %d:%i /proc/self/ns/net)\n'
-                  '[ "$want" = "$got" ] || { echo "xenlab: not inside namespace $1: refusing to run ifupdown" >&2; exit 97; }\n'
-                  'mount --bind "$2" /etc/network\n'
-                  'shift 2\n'
-                  'exec "$@"\n')
+        if argv[0] not in ('ifup', 'ifdown', 'ifquery'):
+            raise LabError('_ifupdown runs ifup, ifdown or ifquery, not %s' % argv[0])
+        os.makedirs(self._path(os.path.join(BOOT_DIR, 'ifstate')), exist_ok=True)
         command = [_tool('ip'), 'netns', 'exec', name, _tool('unshare'), '--mount', '--propagation', 'private',
-                   '/bin/sh', '-c', script, 'xenlab-ifupdown', name, etc, program] + list(argv[1:]) + \
+                   '/bin/sh', '-c', IFUPDOWN_SCRIPT, 'xenlab-ifupdown', name, etc, _tool(argv[0])] + list(argv[1:]) + \
                   ['--interfaces', interfaces, '--state-dir', self._path(os.path.join(BOOT_DIR, 'ifstate'))]
         return _execute(command, check=False, timeout=120)
 
@@ -1368,9 +1377,12 @@ class Lab:
         if vif is None:
             return
         started = dict(guest, mac=vif.get('mac', guest['mac']).lower())
+        # A vif vif-route will route keeps the kernel's IPv6 default, as on Xen (where routed IPv6 needs it);
+        # the lab keeps IPv6 off on the vifs it bridges (see _build_guest).
+        routed = self._vif_script(vif, defaults) == 'vif-route'
 
         def appear():
-            self._build_guest(started)
+            self._build_guest(started, vif_ipv6=routed)
             self._wait_for_links(self._lab_links([started]))
             return 'vif %s, guest mac %s' % (guest['vif'], started['mac'])
         if step('xendomains: guest %s starts' % guest['name'], action=appear):
@@ -1393,7 +1405,7 @@ class Lab:
 
     def _hotplug_script(self, step, guest, vif, defaults):
         """Xen's hotplug script for the vif: vif-bridge (plug) or vif-route (route), as the vif line or xl.conf say."""
-        script = os.path.basename(vif.get('script') or defaults.get('vif.default.script') or XL_DEFAULT_SCRIPT)
+        script = self._vif_script(vif, defaults)
         if script == 'vif-bridge':
             bridge = vif.get('bridge') or defaults.get('vif.default.bridge') or XL_DEFAULT_BRIDGE
             step('vif-bridge %s: plug into %s' % (guest['vif'], bridge), action=lambda: self.plug(guest['name'], bridge))
@@ -1404,16 +1416,25 @@ class Lab:
         else:
             step('guest %s: hotplug script %s' % (guest['name'], script), error='the lab knows vif-bridge and vif-route, not %s' % script)
 
+    @staticmethod
+    def _vif_script(vif, defaults):
+        return os.path.basename(vif.get('script') or defaults.get('vif.default.script') or XL_DEFAULT_SCRIPT)
+
     def hotplug(self, xl_dir, xl_conf=None):
         """Run every guest's hotplug script on its existing vif, as its xl config says (the guests of a lab
-        that is up start after a converge). Returns a report like boot()'s."""
+        that is up start after a converge). A vif vif-route routes gets IPv6 back on first, as boot() builds
+        it. Returns a report like boot()'s."""
         report = {'steps': [], 'failed': 0}
         defaults = read_xl_conf(xl_conf)
         step = self._stepper(report)
         for guest in self.spec['guests']:
             vif = self._xl_vif(step, guest, xl_dir)
-            if vif is not None:
-                self._hotplug_script(step, guest, vif, defaults)
+            if vif is None:
+                continue
+            if self._vif_script(vif, defaults) == 'vif-route':
+                # as Xen makes it (and boot() starts it): a routed vif keeps the kernel's IPv6 default
+                step('%s keeps IPv6 on' % guest['vif'], [_tool('sysctl'), '-q', '-w', 'net/ipv6/conf/%s/disable_ipv6=0' % guest['vif']])
+            self._hotplug_script(step, guest, vif, defaults)
         return report
 
     def route(self, guest, addresses, gatewaydev=XL_DEFAULT_GATEWAYDEV):

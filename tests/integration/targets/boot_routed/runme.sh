@@ -49,6 +49,7 @@ boot_snapshot booted
 boot_same "the same links: no bridge, the vifs, MACs, MTUs" before booted links
 boot_same "the same addresses (dom0's /32 on each vif)" before booted addresses
 boot_same "the same routes (host routes to the guests)" before booted routes
+boot_same "the same destinations through the same devices (metrics and protocols aside)" before booted route_targets
 boot_same "the same proxy neighbours (proxy NDP on eth0)" before booted proxy_neighbours
 boot_same "the same nft tables of the collection" before booted nft
 boot_same "the same forwarding and proxy sysctls" before booted sysctls

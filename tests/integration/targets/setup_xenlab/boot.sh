@@ -119,20 +119,20 @@ for command in units[0]['commands']:
 PY
 }
 
-# boot_changed_tasks NAME: the names of the tasks that changed (or would) in play log NAME, one a line
-boot_changed_tasks() {
-    awk '/^TASK \[/ {task=$0} /^changed:/ {print task}' "$LAB_DIR/$1.log" | sort -u
+# boot_changes NAME: what play log NAME changed (or would): the changed tasks' names and their diff lines
+boot_changes() {
+    awk '/^TASK \[/ {task=$0} /^changed:/ {print task} /^[-+]/ && !/^(---|\+\+\+) / {print task " " $0}' "$LAB_DIR/$1.log" | sort -u
 }
 
 # boot_control_check PLAYBOOK BASELINE WHAT: check mode is not blind after a boot. The target's
-# control_break spoils WHAT; check mode must then plan a change in a task that did not change in
-# play BASELINE (the check run before); control_repair puts WHAT back by hand.
+# control_break spoils WHAT; check mode must then plan a change that play BASELINE (the check run
+# before) did not: another task, or another line in a task's diff. control_repair puts WHAT back.
 boot_control_check() {
     local new line
     control_break
     roles_play check_control "$1" --check --diff
-    new="$(comm -13 <(boot_changed_tasks "$2") <(boot_changed_tasks check_control))"
-    check "control: with $3 spoilt, check mode plans a change in another task" test -n "$new"
+    new="$(comm -13 <(boot_changes "$2") <(boot_changes check_control))"
+    check "control: with $3 spoilt, check mode plans a change it did not plan before" test -n "$new"
     while IFS= read -r line; do [[ -z $line ]] || echo "    | $line"; done <<<"$new"
     control_repair
 }

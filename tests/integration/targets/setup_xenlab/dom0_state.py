@@ -122,16 +122,18 @@ def _strip(value):
 
 
 def nft_tables(namespace):
+    """'family name' -> the table's objects in nft's order (the order of tables is their creation order, which
+    a boot and a module run need not share)."""
     ruleset = run_json(namespace, ['nft', '-j', 'list', 'ruleset'])
-    kept = []
+    tables = {}
     for item in ruleset.get('nftables', []) if isinstance(ruleset, dict) else []:
         kind, body = next(iter(item.items()))
         if kind == 'metainfo':
             continue
         table = body.get('name') if kind == 'table' else body.get('table')
         if str(table).startswith(COLLECTION_TABLE_PREFIX):
-            kept.append({kind: _strip(body)})
-    return kept
+            tables.setdefault('%s %s' % (body.get('family'), table), []).append({kind: _strip(body)})
+    return tables
 
 
 def sysctls(namespace, names):
@@ -171,6 +173,9 @@ def snapshot(namespace):
         'links': link_state,
         'addresses': address_state,
         'routes': route_state,
+        # where each destination goes, whatever the metric: two routes to one place count once
+        'route_targets': sorted({'%s %s dev %s table %s' % (item['family'], item['dst'], item['dev'], item['table'] or 'main')
+                                 for item in route_state}),
         'proxy_neighbours': proxy_neighbours(namespace),
         'bridge_vlans': bridge_vlans(namespace),
         'nft': nft_tables(namespace),
@@ -192,7 +197,7 @@ def _differences(before, after, path=''):
             else:
                 for line in _differences(before[key], after[key], where):
                     yield line
-    elif isinstance(before, list) and isinstance(after, list) and path in ('routes', 'proxy_neighbours'):
+    elif isinstance(before, list) and isinstance(after, list) and before != after:
         encode = [json.dumps(item, sort_keys=True) for item in before]
         encode_after = [json.dumps(item, sort_keys=True) for item in after]
         for item in encode:
@@ -201,6 +206,8 @@ def _differences(before, after, path=''):
         for item in encode_after:
             if item not in encode:
                 yield '%s: new %s' % (path, item)
+        if sorted(encode) == sorted(encode_after):
+            yield '%s: the same items in another order' % path
     elif before != after:
         yield '%s: %s -> %s' % (path, json.dumps(before, sort_keys=True), json.dumps(after, sort_keys=True))
 
