@@ -195,8 +195,7 @@ def _differences(before, after, path=''):
             elif key not in before:
                 yield '%s: new (%s)' % (where, json.dumps(after[key], sort_keys=True))
             else:
-                for line in _differences(before[key], after[key], where):
-                    yield line
+                yield from _differences(before[key], after[key], where)
     elif isinstance(before, list) and isinstance(after, list) and before != after:
         encode = [json.dumps(item, sort_keys=True) for item in before]
         encode_after = [json.dumps(item, sort_keys=True) for item in after]
