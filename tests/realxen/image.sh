@@ -32,11 +32,14 @@ DISK_SIZE=3G
 # A fresh dom0, as a Debian 12 install with Xen has it: Xen, the kernel,
 # systemd and udev, ifupdown (the installer's network configuration), iproute2,
 # nftables and iptables, OpenSSH and python3 for Ansible, ping (Debian's
-# "important" priority, and xen_bridge's connectivity check). busybox-static
-# becomes the guests' userland. None of the collection's prerequisites: the
-# roles' package step installs those from the local repository below.
+# "important" priority, and xen_bridge's connectivity check), ca-certificates
+# (every Debian install has it: apt recommends it; left to the package step,
+# as python3-netaddr's recommends pull it in, its postinst alone takes two
+# minutes under emulation). busybox-static becomes the guests' userland. None
+# of the collection's prerequisites: the roles' package step installs those
+# from the local repository below.
 PACKAGES=(
-    systemd-sysv udev kmod dbus procps iputils-ping netbase
+    systemd-sysv udev kmod dbus procps iputils-ping netbase ca-certificates
     linux-image-amd64 initramfs-tools
     xen-system-amd64 xen-utils-common
     openssh-server python3
@@ -177,6 +180,8 @@ cached_rootfs() {
         log "reusing $tarball"
     else
         build_rootfs_tarball "$tarball"
+        # the tarballs of other package lists or recipes are of no further use
+        find "$CACHE" -maxdepth 1 -name "rootfs-$SUITE-*.tar" ! -name "$(basename "$tarball")" -delete
     fi
     echo "$tarball"
 }
