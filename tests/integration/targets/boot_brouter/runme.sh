@@ -101,12 +101,12 @@ check "  and the anti-spoofing counted the drops on g2-0" test "$(antispoof_drop
 check "  and g2 with its own MAC again does" pings g2 10.0.1.1
 
 echo "== the role after the reboot"
-roles_play check_booted "$role/converge.yml" --check --diff
+roles_play check_booted "$role/converge.yml" --check --diff -v
 [[ $PLAY_RC -eq 0 ]] || roles_show_log check_booted
 check "the role in check mode finds nothing to change" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
 boot_changed check_booted
 boot_control_check "$role/converge.yml" check_booted "xenbr0's forwarding"
-roles_play rerun_booted "$role/converge.yml"
+roles_play rerun_booted "$role/converge.yml" -v
 [[ $PLAY_RC -eq 0 ]] || roles_show_log rerun_booted
 check "a real run changes nothing" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
 boot_changed rerun_booted

@@ -137,8 +137,33 @@ boot_control_check() {
     control_repair
 }
 
-# boot_changed NAME: the tasks of play log NAME that changed (or would), with their diff if any
+# boot_changed NAME: the tasks of play log NAME that changed (or would), with their diff, and the plan a
+# module reported (a play run with -v prints each result)
 boot_changed() {
-    awk '/^TASK \[/ {task=$0; shown=0} /^(changed|--- before|\+\+\+ after)/ && !shown {print "    | " task; shown=1}
-         /^changed:/ {print "    | " $0} /^[-+@]/ && !/^(---|\+\+\+) / {print "    |   " $0}' "$LAB_DIR/$1.log" | head -60
+    "$LAB_PYTHON" - "$LAB_DIR/$1.log" <<'PY'
+import json, re, sys
+task, printed, shown = None, None, 0
+for line in open(sys.argv[1], encoding='utf-8', errors='replace'):
+    line = line.rstrip('\n')
+    if line.startswith('TASK ['):
+        task = line.rstrip(' *')
+        continue
+    changed = line.startswith('changed: [')
+    if not changed and not (re.match(r'[-+@]', line) and not re.match(r'(---|\+\+\+) ', line)):
+        continue
+    shown += 1
+    if shown > 60:
+        continue
+    if task != printed:
+        print('    | %s' % task)
+        printed = task
+    if changed and ' => {' in line:
+        try:
+            result = json.loads(line.split(' => ', 1)[1])
+        except ValueError:
+            result = {}
+        print('    |   changed; plan: %s' % json.dumps(result.get('plan', result.get('changes'))))
+    else:
+        print('    |   %s' % (line if not changed else 'changed'))
+PY
 }
