@@ -154,8 +154,13 @@ def test_reboot_builds_everything_inside_dom0_from_files_only(tmp_path):
         with open(os.path.join(work, 'xen', 'g2.cfg'), 'w', encoding='utf-8') as handle:
             handle.write("vif = [ 'mac=02:00:c0:00:02:32,script=vif-route,gatewaydev=%s,ip=192.0.2.50,vifname=g2-0' ]\n" % BRIDGE)
 
+        hooks = os.path.join(work, 'xen', 'scripts', 'vif-post.d')
+        os.makedirs(hooks)
+        with open(os.path.join(hooks, 'record.hook'), 'w', encoding='utf-8') as handle:
+            handle.write('echo "$dev $vif $command $type_if [$ip]" >>%s/hooks.log\n' % work)
+
         report = lab.reboot(units=units, interfaces=os.path.join(work, 'network', 'interfaces'),
-                            sysctl=[os.path.join(work, 'sysctl.d')], xl_dir=os.path.join(work, 'xen'))
+                            sysctl=[os.path.join(work, 'sysctl.d')], xl_dir=os.path.join(work, 'xen'), vif_hooks=hooks)
         assert report['failed'] == 0, json.dumps(report, indent=1)
         steps = [step['step'] for step in report['steps']]
         assert steps.index('fw.service ExecStart') < steps.index('networking.service: ifup -a') < steps.index('ssh.service')
@@ -179,6 +184,12 @@ def test_reboot_builds_everything_inside_dom0_from_files_only(tmp_path):
         assert 'dev g2-0 scope link src 192.0.2.10 metric 2' in lab.run('dom0', ['ip', 'route', 'show', '192.0.2.50']).stdout
         assert lab.ping('upstream', '192.0.2.10')
         assert '192.0.2.10' in lab.ssh(['ip', '-br', 'addr', 'show', BRIDGE]).stdout
+        # each vif's hotplug script ended with the vif-post.d hooks, as Xen's do
+        with open(os.path.join(work, 'hooks.log'), encoding='utf-8') as handle:
+            assert handle.read().splitlines() == ['g1-0 g1-0 online vif []', 'g2-0 g2-0 online vif [192.0.2.50]']
+        # hooks from outside the workdir are refused
+        refused = lab.hotplug(os.path.join(work, 'xen'), vif_hooks='/etc/xen/scripts/vif-post.d')
+        assert any('outside the lab workdir' in step['output'] for step in refused['steps'] if not step['ok'])
 
 
 @requires_root

@@ -487,6 +487,8 @@ IFUPDOWN_SCRIPT = ('set -e\n'
                    'exec "$@"\n')
 # 99-systemd.rules: what udev runs for every network device but lo as it appears.
 UDEV_SYSCTL_PREFIXES = ('/net/ipv4/conf/%s', '/net/ipv4/neigh/%s', '/net/ipv6/conf/%s', '/net/ipv6/neigh/%s')
+# call_hooks vif post (xen-hotplug-common.sh): each hook sourced, with what vif-common.sh has set.
+VIF_HOOKS_SCRIPT = 'dev=$1 vif=$1 command=$2 ip=$3 type_if=vif; shift 3; for hook in "$@"; do . "$hook"; done'
 # vif-route (Xen 4.17+): the route metric of a vif (type vif; a tap gets 1).
 VIF_ROUTE_METRIC = 2
 XL_DEFAULT_SCRIPT = 'vif-bridge'
@@ -1171,13 +1173,14 @@ class Lab:
         ])
         self._save()
 
-    def reboot(self, units=None, interfaces=None, sysctl=(), dnsmasq=(), xl_dir=None, xl_conf=None):
+    def reboot(self, units=None, interfaces=None, sysctl=(), dnsmasq=(), xl_dir=None, xl_conf=None, vif_hooks=None):
         """power_off(), power_on(), then boot() from the files; returns boot()'s report."""
         self.power_off()
         self.power_on()
-        return self.boot(units=units, interfaces=interfaces, sysctl=sysctl, dnsmasq=dnsmasq, xl_dir=xl_dir, xl_conf=xl_conf)
+        return self.boot(units=units, interfaces=interfaces, sysctl=sysctl, dnsmasq=dnsmasq, xl_dir=xl_dir, xl_conf=xl_conf,
+                         vif_hooks=vif_hooks)
 
-    def boot(self, units=None, interfaces=None, sysctl=(), dnsmasq=(), xl_dir=None, xl_conf=None):
+    def boot(self, units=None, interfaces=None, sysctl=(), dnsmasq=(), xl_dir=None, xl_conf=None, vif_hooks=None):
         """Bring a powered-on, bare dom0 up from files only, in a Debian 12 dom0's boot order.
 
         1. systemd-sysctl.service: the net keys of the sysctl files (systemd-sysctl itself, --prefix=/net/).
@@ -1193,7 +1196,9 @@ class Lab:
            and the dnsmasq units enabled in <units>/multi-user.target.wants.
         7. sshd (After=network.target).
         8. xendomains: every guest with <xl_dir>/<guest>.cfg starts: its vif appears (udev sysctl keys), then
-           the vif's hotplug script: vif-bridge (plug) or vif-route (dom0's address, proxy ARP, host routes).
+           the vif's hotplug script: vif-bridge (plug) or vif-route (dom0's address, proxy ARP, host routes),
+           then, as both scripts end, every *.hook of vif_hooks (Xen's vif-post.d), sourced by bash -e with
+           dev, vif, command=online, type_if=vif and ip set.
 
         A failing step is recorded and the boot goes on, as a real boot does. The report (also
         <workdir>/boot.json) lists every step with its command, exit status and output; report['failed']
@@ -1266,7 +1271,7 @@ class Lab:
         if xl_dir:
             defaults = read_xl_conf(xl_conf)
             for guest in self.spec['guests']:
-                self._start_guest(step, guest, xl_dir, defaults, files)
+                self._start_guest(step, guest, xl_dir, defaults, files, vif_hooks)
 
         report['seconds'] = round(time.time() - report.pop('started'), 3)
         _write_json(self._path(BOOT_REPORT), report)
@@ -1370,7 +1375,7 @@ class Lab:
             found.append({'name': unit['name'], 'argv': argv})
         return found
 
-    def _start_guest(self, step, guest, xl_dir, defaults, files):
+    def _start_guest(self, step, guest, xl_dir, defaults, files, vif_hooks=None):
         """xendomains starts a guest: its vif appears (udev applies the vif's sysctl keys), then Xen runs the
         vif's hotplug script as the xl config and xl.conf name it."""
         vif = self._xl_vif(step, guest, xl_dir)
@@ -1387,7 +1392,7 @@ class Lab:
             return 'vif %s, guest mac %s' % (guest['vif'], started['mac'])
         if step('xendomains: guest %s starts' % guest['name'], action=appear):
             self._udev_sysctl(step, guest['vif'], files)
-            self._hotplug_script(step, guest, vif, defaults)
+            self._hotplug_script(step, guest, vif, defaults, vif_hooks)
 
     def _xl_vif(self, step, guest, xl_dir):
         """The vif of the guest's xl config named like the lab guest's vif, or None (recorded in the report)."""
@@ -1403,24 +1408,40 @@ class Lab:
             return None
         return mine[0]
 
-    def _hotplug_script(self, step, guest, vif, defaults):
+    def _hotplug_script(self, step, guest, vif, defaults, vif_hooks=None):
         """Xen's hotplug script for the vif: vif-bridge (plug) or vif-route (route), as the vif line or xl.conf say."""
         script = self._vif_script(vif, defaults)
         if script == 'vif-bridge':
             bridge = vif.get('bridge') or defaults.get('vif.default.bridge') or XL_DEFAULT_BRIDGE
-            step('vif-bridge %s: plug into %s' % (guest['vif'], bridge), action=lambda: self.plug(guest['name'], bridge))
+            done = step('vif-bridge %s: plug into %s' % (guest['vif'], bridge), action=lambda: self.plug(guest['name'], bridge))
         elif script == 'vif-route':
             gatewaydev = vif.get('gatewaydev') or defaults.get('vif.default.gatewaydev') or XL_DEFAULT_GATEWAYDEV
-            step('vif-route %s (gatewaydev %s, ip %s)' % (guest['vif'], gatewaydev, vif.get('ip', '')),
-                 action=lambda: self.route(guest['name'], vif.get('ip', '').split(), gatewaydev))
+            done = step('vif-route %s (gatewaydev %s, ip %s)' % (guest['vif'], gatewaydev, vif.get('ip', '')),
+                        action=lambda: self.route(guest['name'], vif.get('ip', '').split(), gatewaydev))
         else:
             step('guest %s: hotplug script %s' % (guest['name'], script), error='the lab knows vif-bridge and vif-route, not %s' % script)
+            done = False
+        if done and vif_hooks:
+            self._vif_post_hooks(step, guest['vif'], vif.get('ip', ''), vif_hooks)
+
+    def _vif_post_hooks(self, step, ifname, ip, hook_dir):
+        """call_hooks vif post, as Xen's vif-bridge and vif-route end: every *.hook of hook_dir (which must lie in
+        the workdir) sourced in order by bash -e inside dom0, with the variables the scripts have set."""
+        real, workdir = os.path.realpath(hook_dir), os.path.realpath(self.workdir)
+        if os.path.commonpath([real, workdir]) != workdir:
+            step('vif-post.d hooks for %s' % ifname, error='%s lies outside the lab workdir %s: the lab runs only its own hooks'
+                 % (hook_dir, self.workdir))
+            return
+        hooks = sorted(path for path in glob.glob(os.path.join(real, '*.hook')) if os.path.isfile(path))
+        if hooks:
+            step('vif-post.d hooks for %s: %s' % (ifname, ' '.join(os.path.basename(hook) for hook in hooks)),
+                 ['bash', '-e', '-c', VIF_HOOKS_SCRIPT, 'xenlab-vif-hooks', ifname, 'online', ip] + hooks)
 
     @staticmethod
     def _vif_script(vif, defaults):
         return os.path.basename(vif.get('script') or defaults.get('vif.default.script') or XL_DEFAULT_SCRIPT)
 
-    def hotplug(self, xl_dir, xl_conf=None):
+    def hotplug(self, xl_dir, xl_conf=None, vif_hooks=None):
         """Run every guest's hotplug script on its existing vif, as its xl config says (the guests of a lab
         that is up start after a converge). A vif vif-route routes gets IPv6 back on first, as boot() builds
         it. Returns a report like boot()'s."""
@@ -1434,7 +1455,7 @@ class Lab:
             if self._vif_script(vif, defaults) == 'vif-route':
                 # as Xen makes it (and boot() starts it): a routed vif keeps the kernel's IPv6 default
                 step('%s keeps IPv6 on' % guest['vif'], [_tool('sysctl'), '-q', '-w', 'net/ipv6/conf/%s/disable_ipv6=0' % guest['vif']])
-            self._hotplug_script(step, guest, vif, defaults)
+            self._hotplug_script(step, guest, vif, defaults, vif_hooks)
         return report
 
     def route(self, guest, addresses, gatewaydev=XL_DEFAULT_GATEWAYDEV):
@@ -1732,7 +1753,7 @@ def _cli_restart_guest(args):
 
 def _boot_arguments(args):
     return {'units': args.units, 'interfaces': args.interfaces, 'sysctl': args.sysctl or [], 'dnsmasq': args.dnsmasq_conf or [],
-            'xl_dir': args.xl_dir, 'xl_conf': args.xl_conf}
+            'xl_dir': args.xl_dir, 'xl_conf': args.xl_conf, 'vif_hooks': args.vif_hooks}
 
 
 def _print_report(report):
@@ -1759,7 +1780,7 @@ def _cli_boot(args):
 
 
 def _cli_hotplug(args):
-    return _print_report(Lab.attach(args.workdir).hotplug(args.xl_dir, args.xl_conf))
+    return _print_report(Lab.attach(args.workdir).hotplug(args.xl_dir, args.xl_conf, args.vif_hooks))
 
 
 def _cli_route(args):
@@ -1827,6 +1848,7 @@ def _parser():
         sub.add_argument('--dnsmasq-conf', action='append', help='a dnsmasq config file to run as its unit would (repeatable)')
         sub.add_argument('--xl-dir', help='the xl config directory: guests with <guest>.cfg start')
         sub.add_argument('--xl-conf', help='xl.conf (vif.default.* settings)')
+        sub.add_argument('--vif-hooks', help="Xen's vif-post.d: its *.hook run after each guest's hotplug script")
 
     rebooter = commands.add_parser('reboot', help='power dom0 off and boot a fresh one from the given files only')
     boot_options(rebooter)
@@ -1844,6 +1866,7 @@ def _parser():
     hotplugger.add_argument('--workdir', required=True)
     hotplugger.add_argument('--xl-dir', required=True)
     hotplugger.add_argument('--xl-conf')
+    hotplugger.add_argument('--vif-hooks')
     hotplugger.set_defaults(func=_cli_hotplug)
 
     router = commands.add_parser('route', help="route a guest's vif like Xen's vif-route")

@@ -43,12 +43,12 @@ echo "== converge, the guests start, rerun"
 roles_play converge "$role/converge.yml"
 [[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
 converge="$PLAY_SECONDS"
+boot_files "$role/host_vars.yml" || roles_finish
 boot_hotplug
 roles_play rerun "$role/converge.yml"
 [[ $PLAY_RC -eq 0 ]] || roles_show_log rerun
 check "a rerun with the guests running changes nothing" test "$PLAY_CHANGED" = 0
 boot_changed rerun
-boot_files "$role/host_vars.yml" || roles_finish
 check "the NAT network's dnsmasq configuration is among the boot files" boot_has_dnsmasq
 check "the NAT firewall unit is enabled in sysinit.target.wants" sh -c "ls '$LAB_DIR/systemd/sysinit.target.wants/' | grep -q '^xenfleet-nat-.*-firewall.service$'"
 check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"

@@ -24,11 +24,11 @@ echo "== converge, the guests start, rerun"
 roles_play converge "$role/converge.yml"
 [[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
 converge="$PLAY_SECONDS"
+boot_files "$role/host_vars.yml" || roles_finish
 boot_hotplug
 roles_play rerun "$role/converge.yml"
 [[ $PLAY_RC -eq 0 ]] || roles_show_log rerun
 check "a rerun with the guests running changes nothing" test "$PLAY_CHANGED" = 0
-boot_files "$role/host_vars.yml" || roles_finish
 check "the uplink's installer stanza became 'inet manual'" grep -q '^iface eth0 inet manual' "$LAB_DIR/network/interfaces"
 check "  with the installer's file kept as a backup" grep -q '^iface eth0 inet static' "$LAB_DIR/network/interfaces.xenfleet-backup"
 check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"

@@ -28,13 +28,13 @@ echo "== converge, the guests start, rerun"
 roles_play converge "$role/converge.yml"
 [[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
 converge="$PLAY_SECONDS"
+boot_files "$role/host_vars.yml" || roles_finish
 boot_hotplug
 check "the guests' start ran vif-route for g1-0 and g2-0" grep -q '"vif-route g2-0' "$LAB_DIR/hotplug.json"
 roles_play rerun "$role/converge.yml"
 [[ $PLAY_RC -eq 0 ]] || roles_show_log rerun
 check "a rerun with the guests running changes nothing" test "$PLAY_CHANGED" = 0
 boot_changed rerun
-boot_files "$role/host_vars.yml" || roles_finish
 check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"
 check "eth0's installer stanza stays (no bridge takes eth0)" grep -q '^iface eth0 inet static' "$LAB_DIR/network/interfaces"
 check "upstream -> g1 before the reboot (control)" pings upstream 192.0.2.50

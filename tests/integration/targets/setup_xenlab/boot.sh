@@ -59,9 +59,17 @@ PY
     if [[ -s $LAB_DIR/boot.log ]]; then sed 's/^/    ! /' "$LAB_DIR/boot.log"; fi
 }
 
-# boot_hotplug: the guests start on the converged dom0 (each vif's hotplug script, as its xl config says)
+# boot_hotplug: the guests start on the converged dom0 (each vif's hotplug script and vif-post.d hooks, as
+# the xl configs and BOOT_ARGS say)
 boot_hotplug() {
-    "$LAB_PYTHON" "$LAB_TOOL" hotplug --workdir "$LAB_DIR" --xl-dir "$LAB_DIR/xen" --xl-conf "$LAB_DIR/xen/xl.conf" >"$LAB_DIR/hotplug.json"
+    local -a args=()
+    local index
+    for ((index = 0; index < ${#BOOT_ARGS[@]} - 1; index++)); do
+        case ${BOOT_ARGS[index]} in
+        --xl-dir | --xl-conf | --vif-hooks) args+=("${BOOT_ARGS[index]}" "${BOOT_ARGS[index + 1]}") ;;
+        esac
+    done
+    "$LAB_PYTHON" "$LAB_TOOL" hotplug --workdir "$LAB_DIR" "${args[@]}" >"$LAB_DIR/hotplug.json"
 }
 
 # boot_ssh CMD...: CMD on dom0 over its sshd, from upstream

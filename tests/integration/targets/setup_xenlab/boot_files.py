@@ -8,7 +8,7 @@
 reads the role variables that place dom0's boot files (xenfleet_systemd_unit_dir,
 xenfleet_ifupdown_interfaces, xenfleet_sysctl_dir, xenfleet_brouter_sysctl_path,
 xenfleet_routed.sysctl_path, the NAT networks' config_dir, xenfleet_xl_config_dir,
-xenfleet_xl_conf_path) with {{ lab_workdir }} put in, and prints one argument
+xenfleet_xl_conf_path, the directory of xenfleet_routed.hook_path) with {{ lab_workdir }} put in, and prints one argument
 per line. A path that is not set, or that lies outside the lab's workdir, is an
 error (exit 1): a lab boot reads only files the lab owns.
 """
@@ -30,6 +30,8 @@ PATHS = (
     ('xenfleet_xl_conf_path', '--xl-conf', True),
 )
 NAT_CONFIG_DIRS = ('xenfleet_brouter_nat_options.config_dir', 'xenfleet_nat_options.config_dir')
+# hooks Xen's vif scripts source once a vif is plugged: the directory of each (vif-post.d)
+VIF_HOOKS = ('xenfleet_routed.hook_path',)
 
 
 def lookup(data, dotted):
@@ -64,6 +66,13 @@ def arguments(host_vars, workdir):
             argv += [option, resolve(value, workdir, name)]
         except ValueError as error:
             problems.append(str(error))
+    for name in VIF_HOOKS:
+        value = lookup(data, name)
+        if value is not None:
+            try:
+                argv += ['--vif-hooks', os.path.dirname(resolve(value, workdir, name))]
+            except ValueError as error:
+                problems.append(str(error))
     for name in NAT_CONFIG_DIRS:
         value = lookup(data, name)
         if value is None:
