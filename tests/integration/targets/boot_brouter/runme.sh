@@ -52,6 +52,7 @@ boot_changed rerun
 check "the NAT network's dnsmasq configuration is among the boot files" boot_has_dnsmasq
 check "the NAT firewall unit is enabled in sysinit.target.wants" sh -c "ls '$LAB_DIR/systemd/sysinit.target.wants/' | grep -q '^xenfleet-nat-.*-firewall.service$'"
 check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"
+boot_verify_units
 check "eth0's installer stanza stays (no bridge takes eth0)" grep -q '^iface eth0 inet static' "$LAB_DIR/network/interfaces"
 lease before
 check "g3 gets its fixed lease 10.0.1.13 by DHCP before the reboot (control)" g3_has 10.0.1.13/24

@@ -32,6 +32,7 @@ check "a rerun with the guests running changes nothing" test "$PLAY_CHANGED" = 0
 check "the uplink's installer stanza became 'inet manual'" grep -q '^iface eth0 inet manual' "$LAB_DIR/network/interfaces"
 check "  with the installer's file kept as a backup" grep -q '^iface eth0 inet static' "$LAB_DIR/network/interfaces.xenfleet-backup"
 check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"
+boot_verify_units
 check "g1 -> upstream before the reboot (control)" pings g1 192.0.2.1
 check "g3 -> g4 on xenbr1 before the reboot (control)" pings g3 10.0.1.4
 boot_snapshot before

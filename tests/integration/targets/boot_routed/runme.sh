@@ -36,6 +36,7 @@ roles_play rerun "$role/converge.yml"
 check "a rerun with the guests running changes nothing" test "$PLAY_CHANGED" = 0
 boot_changed rerun
 check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"
+boot_verify_units
 check "eth0's installer stanza stays (no bridge takes eth0)" grep -q '^iface eth0 inet static' "$LAB_DIR/network/interfaces"
 check "upstream -> g1 before the reboot (control)" pings upstream 192.0.2.50
 check "upstream -> g1 over IPv6 before the reboot (control)" pings upstream 2001:db8:1::50
