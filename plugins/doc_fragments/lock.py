@@ -22,6 +22,9 @@ options:
         M(xenfleet.network.xen_antispoof) the network namespace's tables, M(xenfleet.network.xen_bridge) the bridge
         and its uplink, M(xenfleet.network.xen_nat) its O(xenfleet.network.xen_nat#module:state_dir). Lock files are in
         C(/run/lock/xenfleet/) (C(<state_dir>/.lock) for xen_nat); each names its holder's PID, module and start time.
+      - The lock directory must be this run's user's own, mode 0700, and no symlink; a lock file is opened without
+        following symlinks and must be a regular file of that user with one name. Anything else there (planted by
+        another local user in the world-writable C(/run/lock)) fails the task, naming the path, and is never written.
       - When the wait runs out the task fails, naming the lock, the run holding it and its PID, and changes nothing.
         V(0) tries once without waiting.
     type: int

@@ -10,8 +10,9 @@ whole span, or two concurrent runs each read the old state and the second
 write silently undoes the first (measured: 8 parallel xen_vif runs on one
 config lost a vif in 5 rounds of 8). The locks are fcntl flock()s, which the
 kernel drops when the holder dies, so a killed run never leaves a lock
-behind. Lock files live in LOCK_DIR (tmpfs, emptied at boot), one per thing
-locked. Whoever holds one writes its PID, module, target and start time
+behind. Lock files live in LOCK_DIR (tmpfs, emptied at boot, 0700 and this
+run's own: anything else there is refused), one per thing locked, opened
+without following symlinks. Whoever holds one writes its PID, module, target and start time
 into it, so that a run that gives up after lock_timeout can say who it
 waited for.
 
@@ -30,6 +31,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 import time
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft_snapshot import current_namespace_inode
@@ -101,15 +103,55 @@ def describe_holder(holder):
     return 'PID %s%s' % (holder['pid'], ' (%s)' % details if details else '')
 
 
+def _secure_lock_dir(directory):
+    """Make LOCK_DIR (0700) or check the one there: /run/lock is world-writable, so anyone could have made it first
+    and planted symlinks or files at the predictable lock names. A symlink, a non-directory, one owned by another
+    user or one others may write in is refused, never used."""
+    parent = os.path.dirname(directory)
+    if not os.path.isdir(parent):
+        os.makedirs(parent, 0o755)
+    try:
+        os.mkdir(directory, 0o700)
+    except OSError as error:
+        if error.errno != errno.EEXIST:
+            raise
+    info = os.lstat(directory)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        return 'the lock directory %s is %s, not a directory' % (directory, 'a symlink' if stat.S_ISLNK(info.st_mode) else 'a file')
+    if info.st_uid != os.geteuid():
+        return 'the lock directory %s belongs to uid %d, not to this run (uid %d); remove it' % (directory, info.st_uid, os.geteuid())
+    if info.st_mode & 0o022:
+        return 'the lock directory %s is writable by others (mode %04o); it must be 0700' % (directory, info.st_mode & 0o7777)
+    return None
+
+
 def _open(path):
+    """The lock file's descriptor, or LockError naming what is wrong with it. The file is opened without following a
+    symlink, and must then be a regular file of this run's user with one name, or it is refused (truncating
+    a planted file is what an attacker wants)."""
     directory = os.path.dirname(path)
-    if directory == LOCK_DIR and not os.path.isdir(directory):
-        try:
-            os.makedirs(directory, 0o700)
-        except OSError as error:
-            if error.errno != errno.EEXIST:
-                raise
-    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    if directory == LOCK_DIR:
+        problem = _secure_lock_dir(directory)
+        if problem:
+            raise LockError(problem)
+    try:
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise LockError('the lock file %s is a symlink; refusing to follow it' % path)
+        raise
+    info = os.fstat(descriptor)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = 'the lock file %s is not a regular file' % path
+    elif info.st_uid != os.geteuid():
+        problem = 'the lock file %s belongs to uid %d, not to this run (uid %d)' % (path, info.st_uid, os.geteuid())
+    elif info.st_nlink != 1:
+        problem = 'the lock file %s has %d names (a hard link to another file?)' % (path, info.st_nlink)
+    if problem:
+        os.close(descriptor)
+        raise LockError(problem + '; remove it')
+    return descriptor
 
 
 @contextlib.contextmanager
@@ -120,6 +162,8 @@ def hold(path, owner, target, timeout, poll=POLL_SECONDS):
     """
     try:
         descriptor = _open(path)
+    except LockError as error:
+        raise LockError('%s could not use its lock file for %s: %s' % (owner, target, error))
     except (IOError, OSError) as error:
         raise LockError('%s could not open its lock file %s for %s: %s' % (owner, path, target, error.strerror or error))
     try:

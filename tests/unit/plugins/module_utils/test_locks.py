@@ -116,3 +116,71 @@ def test_an_unusable_lock_directory_fails_with_its_reason(tmp_path, monkeypatch)
     with pytest.raises(Failed, match=r'xen_vif could not open its lock file .* for /etc/xen: '):
         with module_locks(FakeModule({}), 'xen_vif', [('/etc/xen', lock_path('xl', '/etc/xen'))]):
             pass
+
+
+def _planted_elsewhere(tmp_path):
+    victim = tmp_path / 'victim'
+    victim.write_text('precious\n')
+    return victim
+
+
+def test_a_symlink_planted_at_a_lock_name_is_refused_and_its_target_left_alone(tmp_path, lock_dir):
+    victim = _planted_elsewhere(tmp_path)
+    os.makedirs(lock_dir, 0o700)
+    path = lock_path('xl', '/etc/xen')
+    os.symlink(str(victim), path)
+    with pytest.raises(LockError, match=r'could not use its lock file for /etc/xen: the lock file %s is a symlink' % path):
+        with hold(path, 'xen_vif', '/etc/xen', 0):
+            pytest.fail('took a planted symlink as its lock')
+    assert victim.read_text() == 'precious\n'
+
+
+def test_a_hard_link_planted_at_a_lock_name_is_refused_and_not_truncated(tmp_path, lock_dir):
+    victim = _planted_elsewhere(tmp_path)
+    os.makedirs(lock_dir, 0o700)
+    path = lock_path('xl', '/etc/xen')
+    os.link(str(victim), path)
+    with pytest.raises(LockError, match='has 2 names'):
+        with hold(path, 'xen_vif', '/etc/xen', 0):
+            pytest.fail('took a planted hard link as its lock')
+    assert victim.read_text() == 'precious\n'
+
+
+def test_a_lock_directory_that_is_a_symlink_is_refused(tmp_path, lock_dir):
+    elsewhere = tmp_path / 'elsewhere'
+    elsewhere.mkdir(mode=0o700)
+    os.makedirs(os.path.dirname(lock_dir))
+    os.symlink(str(elsewhere), lock_dir)
+    with pytest.raises(LockError, match=r'the lock directory %s is a symlink, not a directory' % lock_dir):
+        with hold(lock_path('xl', '/etc/xen'), 'xen_vif', '/etc/xen', 0):
+            pass
+    assert os.listdir(str(elsewhere)) == []
+
+
+def test_a_lock_directory_others_may_write_in_is_refused(lock_dir):
+    os.makedirs(lock_dir)
+    os.chmod(lock_dir, 0o1777)
+    with pytest.raises(LockError, match=r'is writable by others \(mode 1777\); it must be 0700'):
+        with hold(lock_path('xl', '/etc/xen'), 'xen_vif', '/etc/xen', 0):
+            pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to give the directory to another user')
+def test_a_lock_directory_of_another_user_is_refused(lock_dir):
+    os.makedirs(lock_dir, 0o700)
+    os.chown(lock_dir, 65534, 65534)
+    with pytest.raises(LockError, match=r'belongs to uid 65534, not to this run'):
+        with hold(lock_path('xl', '/etc/xen'), 'xen_vif', '/etc/xen', 0):
+            pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='needs root to make a file of another user')
+def test_a_lock_file_of_another_user_is_refused(lock_dir):
+    os.makedirs(lock_dir, 0o700)
+    path = lock_path('xl', '/etc/xen')
+    with open(path, 'w'):
+        pass
+    os.chown(path, 65534, 65534)
+    with pytest.raises(LockError, match=r'the lock file %s belongs to uid 65534' % path):
+        with hold(path, 'xen_vif', '/etc/xen', 0):
+            pass
