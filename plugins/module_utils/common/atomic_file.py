@@ -28,30 +28,49 @@ def write_atomic(path, data, mode=None, backup=False):
     """Write data to path through a temporary file in the same directory and rename it.
 
     The temporary file lives beside the target so the rename stays on one
-    filesystem and is atomic. Returns the backup path when one was made.
+    filesystem and is atomic. A path that is a symlink (/etc/xen/auto/web.cfg
+    -> ../web.cfg) is written through: its target is replaced and the link
+    stays. A file that exists keeps its owner and group, and its mode unless
+    mode is given. The file and then its directory are fsynced, so after a
+    crash the name holds the old content or the new one, never an empty file.
+    Returns the backup path when one was made.
     """
-    directory = os.path.dirname(os.path.abspath(path))
+    target = os.path.realpath(path) if os.path.islink(path) else path
+    directory = os.path.dirname(os.path.abspath(target))
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
+    existing = os.stat(target) if os.path.exists(target) else None
     backup_path = None
-    if backup and os.path.exists(path):
-        backup_path = '%s.%s~' % (path, time.strftime('%Y%m%d%H%M%S'))
-        shutil.copy2(path, backup_path)
+    if backup and existing is not None:
+        backup_path = '%s.%s~' % (target, time.strftime('%Y%m%d%H%M%S'))
+        shutil.copy2(target, backup_path)
     if mode is None:
-        mode = os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o644
-    handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)
+        mode = existing.st_mode & 0o7777 if existing is not None else 0o644
+    handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(target), dir=directory)
     try:
         with os.fdopen(handle, 'wb') as stream:
             stream.write(data)
             stream.flush()
+            if existing is not None and (existing.st_uid, existing.st_gid) != (os.geteuid(), os.getegid()):
+                os.fchown(stream.fileno(), existing.st_uid, existing.st_gid)
+            os.fchmod(stream.fileno(), mode)
             os.fsync(stream.fileno())
-        os.chmod(temporary, mode)
-        os.rename(temporary, path)
+        os.rename(temporary, target)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+    fsync_directory(directory)
     return backup_path
+
+
+def fsync_directory(directory):
+    """Make a rename or unlink in directory durable."""
+    descriptor = os.open(directory, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def remove_file(path):
