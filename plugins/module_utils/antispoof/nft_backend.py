@@ -53,7 +53,12 @@ class NftBackend:
             self.generation = ruleset_generation()
             saved = self.snapshots.load(self.generation)
             if saved is not None:
-                self.tables = state.tables_from_snapshot(saved)
+                try:
+                    self.tables = state.tables_from_snapshot(saved)
+                except (AttributeError, KeyError, TypeError, ValueError):
+                    # Not what remember() wrote: a cache only, so the kernel is asked instead of trusting it.
+                    self.snapshots.forget()
+                    return self.read_kernel()
                 self.from_snapshot = True
                 return self
         return self.read_kernel()

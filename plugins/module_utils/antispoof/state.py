@@ -153,6 +153,9 @@ def snapshot_of(tables):
 
 
 def tables_from_snapshot(data):
+    """The tables a snapshot holds; TypeError, KeyError or ValueError when it is not what snapshot_of() wrote."""
+    if not isinstance(data, dict) or set(data) - set(FAMILIES):
+        raise ValueError('not a snapshot of the tables')
     tables = {}
     for family, saved in data.items():
         if saved is None:

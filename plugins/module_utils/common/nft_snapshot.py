@@ -116,6 +116,8 @@ class SnapshotStore:
             saved = json.loads(text.decode('utf-8'))
         except ValueError:
             return None
+        if not isinstance(saved, dict):
+            return None
         if saved.get('format') != FORMAT or saved.get('namespace') != self.identity or saved.get('generation') != generation:
             return None
         return saved.get('data')

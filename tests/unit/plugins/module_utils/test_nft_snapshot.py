@@ -127,3 +127,17 @@ def test_no_cache_dir_means_a_listing_every_time(tmp_path, namespace):
     converge(namespace, None)
     backend, fake, _change = converge(namespace, None)
     assert backend.source() == 'listing' and fake.listings == 2 and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize('saved', ['[1, 2]', '"text"', '{"format": 1, "namespace": "boot-1/4097", "generation": 41, "data": [1]}',
+                                   '{"format": 1, "namespace": "boot-1/4097", "generation": 41, "data": {"bridge": {"comment": "x"}}}',
+                                   '{"format": 1, "namespace": "boot-1/4097", "generation": 41, "data": {"bridge": {"comment": "x", '
+                                   '"chains": {}, "hooks": {"prerouting": 5}, "sets": {}}}}',
+                                   '{"format": 1, "namespace": "boot-1/4097", "generation": 41, "data": {"arp": null}}'])
+def test_a_snapshot_that_is_not_what_the_module_wrote_means_a_listing_not_a_traceback(tmp_path, namespace, saved):
+    converge(namespace, str(tmp_path))
+    store = nft_snapshot.SnapshotStore(str(tmp_path), 'antispoof-nft')
+    with open(store._path(), 'w') as stream:  # pylint: disable=protected-access
+        stream.write(saved.replace('"generation": 41', '"generation": %d' % namespace['generation']))
+    backend, fake, change = converge(namespace, str(tmp_path))
+    assert backend.source() == 'listing' and fake.listings == 2 and not change
