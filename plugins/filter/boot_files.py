@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
@@ -46,7 +48,34 @@ def forwarding_sysctl(networks):
     return FORWARDING_HEADER + ''.join('net/ipv4/conf/%s/forwarding = 1\n' % name for name in interfaces)
 
 
+def with_nat_gateways(bridges, networks):
+    """The bridges, each guest bridge without its own addresses given the gateway of the NAT network on it.
+
+    xen_nat adds a gateway the bridge lacks at run time only; given to xen_bridge instead, the address is in the
+    bridge's boot stanza from the first run on (else it arrives in the stanza one run late, and is gone at a
+    reboot in between).
+    """
+    if not isinstance(bridges, list) or not isinstance(networks, list):
+        raise AnsibleFilterError('with_nat_gateways: expects the list of bridges and the list of NAT networks')
+    gateways = {}
+    for index, network in enumerate(networks):
+        if not isinstance(network, dict) or network.get('state', 'present') != 'present' or not network.get('gateway'):
+            continue
+        try:
+            subnet = ipaddress.ip_network(str(network.get('subnet')), strict=False)
+            gateway = ipaddress.ip_address(str(network['gateway']))
+        except ValueError as error:
+            raise AnsibleFilterError('with_nat_gateways: networks[%d]: %s' % (index, error))
+        gateways.setdefault(network.get('bridge'), '%s/%d' % (gateway, subnet.prefixlen))
+    result = []
+    for bridge in bridges:
+        if isinstance(bridge, dict) and 'addresses' not in bridge and 'uplink' not in bridge and bridge.get('name') in gateways:
+            bridge = dict(bridge, addresses=[gateways[bridge['name']]])
+        result.append(bridge)
+    return result
+
+
 class FilterModule(object):
 
     def filters(self):
-        return {'forwarding_sysctl': forwarding_sysctl}
+        return {'forwarding_sysctl': forwarding_sysctl, 'with_nat_gateways': with_nat_gateways}

@@ -17,6 +17,8 @@ from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.change 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
 
 DEFAULT_PERSIST_PREFIX = '/etc/iptables/xenfleet-antispoof'
+# What sends bridged frames through iptables, which this backend filters them in.
+BRIDGE_SYSCTLS_ON = (('bridge-nf-call-iptables', '1'), ('bridge-nf-call-ip6tables', '1'))
 ETHERTYPES_FILE = '/etc/ethertypes'
 TOOL_BINARIES = {'eb': 'ebtables-nft', 'v4': 'iptables-nft', 'v6': 'ip6tables-nft'}
 DEFAULT_NAMES = {'IPV4': 0x0800, 'ARP': 0x0806, 'IPV6': 0x86dd, '802_1Q': 0x8100}
@@ -63,8 +65,8 @@ class IptablesBackend:
         # '-': br_netfilter may be built in, or loaded already where modprobe is missing
         commands = [['-' + (get_bin_path('modprobe') or '/sbin/modprobe'), 'br_netfilter']]
         if manage_sysctl:
-            commands.append([get_bin_path('sysctl') or '/sbin/sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1',
-                             'net.bridge.bridge-nf-call-ip6tables=1'])
+            commands.append([get_bin_path('sysctl') or '/sbin/sysctl', '-q', '-w'] +
+                            ['net.bridge.%s=%s' % setting for setting in BRIDGE_SYSCTLS_ON])
         commands.append(['/bin/sh', '-c', 'exec "$0" --noflush <"$1"', self.tools['eb'][1], paths['eb']])
         commands.extend([self.tools[tool][1], '--noflush', paths[tool]] for tool in ('v4', 'v6'))
         return commands

@@ -28,6 +28,8 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft_snapshot import SnapshotStore, ruleset_generation
 
 DEFAULT_PERSIST_PATH = '/etc/nftables.d/xenfleet-antispoof.nft'
+# What keeps bridged frames out of iptables and conntrack (the runner's SYSCTLS['nftables']).
+BRIDGE_SYSCTLS_OFF = (('bridge-nf-call-iptables', '0'), ('bridge-nf-call-ip6tables', '0'), ('bridge-nf-call-arptables', '0'))
 
 
 class NftBackend:
@@ -42,10 +44,15 @@ class NftBackend:
         self.tables = {}
         self.after = None  # the tables as the planned change leaves them
 
-    def boot_commands(self, get_bin_path, manage_sysctl=True):  # pylint: disable=unused-argument
-        """What the boot unit runs: the persisted file replaces our tables in one transaction. Nothing else: with
-        br_netfilter unloaded at boot no bridged frame reaches iptables, and the run that loads it sets the sysctls."""
-        return [[self.nft.nft_path, '-f', self.persist_path]]
+    def boot_commands(self, get_bin_path, manage_sysctl=True):
+        """What the boot unit runs: the persisted file replaces our tables in one transaction; with manage_sysctl the
+        bridge netfilter sysctls go back to 0, where br_netfilter is loaded by then ('-e' and '-': where it is not, no
+        bridged frame reaches iptables anyway)."""
+        commands = [[self.nft.nft_path, '-f', self.persist_path]]
+        if manage_sysctl:
+            commands.append(['-' + (get_bin_path('sysctl') or '/sbin/sysctl'), '-q', '-e', '-w'] +
+                            ['net.bridge.%s=%s' % setting for setting in BRIDGE_SYSCTLS_OFF])
+        return commands
 
     def read(self):
         """The tables from the snapshot when the kernel vouches for it, else from a listing."""

@@ -14,8 +14,8 @@ import os
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
-from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import IptablesBackend, IptablesError
-from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import NftBackend
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import BRIDGE_SYSCTLS_ON, IptablesBackend, IptablesError
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import BRIDGE_SYSCTLS_OFF, NftBackend
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.common import boot_unit
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, remove_file, write_atomic
@@ -29,8 +29,8 @@ BRIDGE_SYSCTL_DIR = '/proc/sys/net/bridge'
 # bridge family and wants bridged frames kept out of iptables and conntrack; the iptables backend
 # needs them in iptables.
 SYSCTLS = {
-    'nftables': (('bridge-nf-call-iptables', '0'), ('bridge-nf-call-ip6tables', '0'), ('bridge-nf-call-arptables', '0')),
-    'iptables': (('bridge-nf-call-iptables', '1'), ('bridge-nf-call-ip6tables', '1')),
+    'nftables': BRIDGE_SYSCTLS_OFF,
+    'iptables': BRIDGE_SYSCTLS_ON,
 }
 
 

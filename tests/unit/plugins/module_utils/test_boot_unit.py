@@ -134,3 +134,20 @@ def test_systemd_reads_back_every_hostile_path_as_written(tmp_path):
 def test_a_program_written_with_a_dash_may_fail_without_failing_the_unit():
     text = boot_unit.BootUnit('x.service', 'd', [['-/sbin/modprobe', 'br_netfilter'], ['/usr/sbin/nft', '-f', '/x']], 'test').text()
     assert settings(text, 'ExecStart') == ['-/sbin/modprobe br_netfilter', '/usr/sbin/nft -f /x']
+
+
+def test_the_antispoof_units_put_the_bridge_sysctls_back_for_their_backend():
+    from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import IptablesBackend
+    from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import NftBackend
+    where = '/usr/sbin/%s'.__mod__
+    nft = NftBackend(None, '/usr/sbin/nft', '/etc/nftables.d/a.nft').boot_commands(where)
+    assert nft == [['/usr/sbin/nft', '-f', '/etc/nftables.d/a.nft'],
+                   ['-/usr/sbin/sysctl', '-q', '-e', '-w', 'net.bridge.bridge-nf-call-iptables=0',
+                    'net.bridge.bridge-nf-call-ip6tables=0', 'net.bridge.bridge-nf-call-arptables=0']]
+    assert NftBackend(None, '/usr/sbin/nft', '/a.nft').boot_commands(where, manage_sysctl=False) == [['/usr/sbin/nft', '-f', '/a.nft']]
+    tools = dict((tool, ('/usr/sbin/x-save', '/usr/sbin/%s-restore' % tool)) for tool in ('eb', 'v4', 'v6'))
+    iptables = IptablesBackend(None, tools, '/etc/iptables/a').boot_commands(where)
+    assert iptables[0] == ['-/usr/sbin/modprobe', 'br_netfilter']
+    assert iptables[1] == ['/usr/sbin/sysctl', '-q', '-w', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']
+    assert iptables[2] == ['/bin/sh', '-c', 'exec "$0" --noflush <"$1"', '/usr/sbin/eb-restore', '/etc/iptables/a.eb']
+    assert iptables[3:] == [['/usr/sbin/v4-restore', '--noflush', '/etc/iptables/a.v4'], ['/usr/sbin/v6-restore', '--noflush', '/etc/iptables/a.v6']]
