@@ -24,6 +24,7 @@ __metaclass__ = type
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import nft as render
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import state
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.change import Change
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.structure import structure_of
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import Nft, delete_table_script, parse_json_listing
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft_snapshot import SnapshotStore, ruleset_generation
 
@@ -35,8 +36,11 @@ BRIDGE_SYSCTLS_OFF = (('bridge-nf-call-iptables', '0'), ('bridge-nf-call-ip6tabl
 class NftBackend:
     name = 'nftables'
 
-    def __init__(self, run_command, nft_path='nft', persist_path=None, cache_dir=None):
+    def __init__(self, run_command, nft_path='nft', persist_path=None, cache_dir=None, reference=None):
         self.nft = Nft(run_command, nft_path)
+        # What the kernel makes of the module's own tables, to compare every rule with (None: layout only).
+        self.reference = reference
+        self.listed = {}  # family -> the objects of the kernel's listing, when the tables were listed
         self.persist_path = persist_path or DEFAULT_PERSIST_PATH
         self.snapshots = SnapshotStore(cache_dir, 'antispoof-nft') if cache_dir else None
         self.generation = None  # of the ruleset when it was read
@@ -75,8 +79,8 @@ class NftBackend:
         return 'snapshot' if self.from_snapshot else 'listing'
 
     def read_kernel(self):
-        self.tables = dict((family, state.parse_table(family, self.nft.table_json(family, render.TABLE)))
-                           for family in render.FAMILIES)
+        self.listed = dict((family, self.nft.table_json(family, render.TABLE)) for family in render.FAMILIES)
+        self.tables = dict((family, state.parse_table(family, self.listed[family])) for family in render.FAMILIES)
         self.from_snapshot = False
         return self
 
@@ -94,7 +98,17 @@ class NftBackend:
     def _in_layout(self, family):
         table = self.tables.get(family)
         return table is not None and table.layout() == render.expected_layout(family) \
-            and table.hooks.get('prerouting') == (render.HOOK, render.PRIORITY)
+            and table.hooks.get('prerouting') == (render.HOOK, render.PRIORITY) and not self.drifted(family)
+
+    def drifted(self, family):
+        """Whether the listed table differs from what the module writes in anything but elements and counters
+        (a rule replaced or added by hand, a chain's policy, a set's definition). A table read from the snapshot
+        has seen no transaction since the module wrote it."""
+        objects = self.listed.get(family)
+        if self.reference is None or objects is None:
+            return False
+        expected = self.reference.structure(family, render.TABLE, render.table_body(family, render.empty_policy(family)))
+        return expected is not None and structure_of(objects) != expected
 
     def current_policy(self):
         return state.policy_of(self.tables)
@@ -144,6 +158,9 @@ class NftBackend:
             undo = self._restorer(existing)
             tables = ', '.join('%s %s' % (family, render.TABLE) for family in structural)
             summary = 'replace nftables tables %s (%s)' % (tables, _vif_summary(desired))
+            drifted = [family for family in structural if family in existing and self.drifted(family)]
+            if drifted:
+                summary += '; repairs %s, changed by hand' % ', '.join('%s %s' % (family, render.TABLE) for family in drifted)
         else:
             script = ''.join(render.element_script(family, before, desired) for family in existing)
             undo = self._applier(''.join(render.element_script(family, desired, before) for family in existing))

@@ -17,6 +17,7 @@ from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import BRIDGE_SYSCTLS_ON, IptablesBackend, IptablesError
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import BRIDGE_SYSCTLS_OFF, NftBackend
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.structure import ScratchReference
 from ansible_collections.xenfleet.network.plugins.module_utils.common import boot_unit
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
@@ -54,7 +55,9 @@ def make_backends(module, spec):
     """(chosen backend, the other one or None when its tools are missing)."""
     path = module.params.get('persist_path')
     nft_path = module.get_bin_path('nft', required=spec.backend == 'nftables')
-    nft = NftBackend(module.run_command, nft_path, path if spec.backend == 'nftables' else None, module.params.get('cache_dir')) if nft_path else None
+    reference = ScratchReference(module.run_command, nft_path, module.get_bin_path('unshare')) if nft_path else None
+    nft = NftBackend(module.run_command, nft_path, path if spec.backend == 'nftables' else None, module.params.get('cache_dir'),
+                     reference) if nft_path else None
     tools = IptablesBackend.find_tools(module.get_bin_path)
     if spec.backend == 'iptables' and tools is None:
         module.fail_json(msg='backend iptables needs the nf_tables-backed tools iptables-nft-restore, ip6tables-nft-restore '
