@@ -1425,14 +1425,15 @@ class Lab:
             self._vif_post_hooks(step, guest['vif'], vif.get('ip', ''), vif_hooks)
 
     def _vif_post_hooks(self, step, ifname, ip, hook_dir):
-        """call_hooks vif post, as Xen's vif-bridge and vif-route end: every *.hook of hook_dir (which must lie in
-        the workdir) sourced in order by bash -e inside dom0, with the variables the scripts have set."""
+        """call_hooks vif post, as Xen's vif-bridge and vif-route end: every executable *.hook of hook_dir (which must
+        lie in the workdir) sourced in order by bash -e inside dom0, with the variables the scripts have set."""
         real, workdir = os.path.realpath(hook_dir), os.path.realpath(self.workdir)
         if os.path.commonpath([real, workdir]) != workdir:
             step('vif-post.d hooks for %s' % ifname, error='%s lies outside the lab workdir %s: the lab runs only its own hooks'
                  % (hook_dir, self.workdir))
             return
-        hooks = sorted(path for path in glob.glob(os.path.join(real, '*.hook')) if os.path.isfile(path))
+        # Xen's call_hooks sources a hook only when it is executable ([ -x "$f" ]).
+        hooks = sorted(path for path in glob.glob(os.path.join(real, '*.hook')) if os.path.isfile(path) and os.access(path, os.X_OK))
         if hooks:
             step('vif-post.d hooks for %s: %s' % (ifname, ' '.join(os.path.basename(hook) for hook in hooks)),
                  ['bash', '-e', '-c', VIF_HOOKS_SCRIPT, 'xenlab-vif-hooks', ifname, 'online', ip] + hooks)

@@ -178,12 +178,14 @@ class RoutePlanner:
             new = wanted.get(path)
             before[path] = (old or b'').decode('utf-8', 'replace')
             after[path] = (new or b'').decode('utf-8')
-            if old == new:
+            # Xen's call_hooks sources only an executable hook ([ -x "$f" ]): a hook that lost its x bit is rewritten.
+            is_hook = path == spec.hook_path
+            if old == new and not (is_hook and new is not None and not view.hook_executable):
                 continue
             if new is None:
                 self.plan.add('remove %s' % path, functools.partial(remove_file, path), functools.partial(restore_file, path, old))
             else:
-                self.plan.add('write %s' % path, functools.partial(write_atomic, path, new, 0o644),
+                self.plan.add('write %s' % path, functools.partial(write_atomic, path, new, 0o755 if is_hook else 0o644),
                               functools.partial(restore_file, path, old))
 
     def take_address_back(self, vif, address, routes):

@@ -11,6 +11,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import os
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, NetlinkError
@@ -34,6 +35,7 @@ class RouteView:
         self.sysctls = {}
         self.sysctl_file = None
         self.hook_file = None
+        self.hook_executable = False
         self.ipv6_data_file = None
 
 
@@ -64,6 +66,7 @@ def read_view(spec, net, sysctls, sysctl_keys, proxy_candidates):
     if spec.persist:
         view.sysctl_file = read_sysctl_file(spec.sysctl_path)
         view.hook_file = read_sysctl_file(spec.hook_path, 'hook_path')
+        view.hook_executable = view.hook_file is not None and os.access(spec.hook_path, os.X_OK)
         view.ipv6_data_file = read_sysctl_file(spec.ipv6_data_path, 'ipv6_data_path')
     return view
 

@@ -6,6 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 import subprocess
 
 import pytest
@@ -302,6 +303,7 @@ def test_the_boot_hook_data_lists_every_ipv6_address_of_every_listed_vif_running
     lines = [line for line in (tmp_path / 'route' / 'ipv6-vifs').read_text().splitlines() if not line.startswith('#')]
     assert lines == ['route6 vif1.0 2001:db8:1::50 2001:db8:1::10 eth0']
     hook = (tmp_path / 'vif-post.d' / 'xenfleet-route.hook').read_text()
+    assert os.access(str(tmp_path / 'vif-post.d' / 'xenfleet-route.hook'), os.X_OK), "Xen's call_hooks sources only [ -x ] hooks"
     assert "local data=%s " % (tmp_path / 'route' / 'ipv6-vifs') in hook and 'proto 212' in hook
 
 
@@ -340,3 +342,14 @@ def test_the_hook_does_nothing_for_a_vif_without_ipv6(tmp_path):
 def test_a_failing_command_never_fails_the_guests_start(tmp_path):
     done, calls = run_hook(tmp_path, 'vif1.0', 'online', ip_fails=True)
     assert done.returncode == 0 and 'reached-the-end' in done.stdout and len(calls) == 2
+
+
+def test_a_hook_that_lost_its_x_bit_is_written_again(tmp_path):
+    kernel = FakeKernel()
+    plan(kernel, spec(tmp_path))[0].plan.apply()
+    hook = tmp_path / 'vif-post.d' / 'xenfleet-route.hook'
+    hook.chmod(0o644)
+    planner = plan(kernel, spec(tmp_path))[0]
+    assert planner.plan.names() == ['write %s' % hook]
+    planner.plan.apply()
+    assert os.access(str(hook), os.X_OK)
