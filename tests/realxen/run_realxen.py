@@ -235,8 +235,9 @@ class Lane:
     def prove_packages_installed(self, completed, names, absent_before, task_name):
         """The fresh dom0 lacked the prerequisites; the roles' package step (ansible.builtin.package, apt) installed
         them from the image's local repository, its only apt source."""
-        task = re.search(r'^TASK \[[^]]*%s[^]]*\].*?\n(ok|changed|skipping|failed|fatal)[:!]' % re.escape(task_name),
-                         completed.stdout, re.M | re.S)
+        # the task whose heading is followed by its result (not the include_tasks of the same name)
+        task = re.search(r'^TASK \[[^]\n]*%s[^]\n]*\][^\n]*\n(ok|changed|skipping|failed|fatal)[:!]'
+                         % re.escape(task_name), completed.stdout, re.M)
         absent_after = self.packages_absent(names)
         origin = self.dom0('apt-cache policy %s' % ' '.join(names)).stdout
         from_repo = all(re.search(r'^%s:\n(?:  .*\n)*?.*\*\*\* .*\n\s+\d+ file:/srv/xenfleet-repo' % re.escape(name),
@@ -483,8 +484,9 @@ class Lane:
         """What dom0 will boot from, as the roles left it, kept in RUN/dom0-boot-files.txt for whoever debugs."""
         completed = self.dom0(
             'for f in /etc/network/interfaces /etc/network/interfaces.d/* /etc/sysctl.d/60-xenfleet-* '
-            '/etc/systemd/system/xenfleet-*.service /etc/nftables.d/* /etc/xen/xl.conf /etc/xen/auto/*; do '
-            '[ -e "$f" ] || continue; echo "==== $f"; cat "$f"; done; '
+            '/etc/systemd/system/xenfleet-*.service /etc/nftables.d/* /etc/xenfleet/*/* /etc/xen/xl.conf /etc/xen/auto/* '
+            '/etc/xen/scripts/vif-post.d/*; do '
+            '[ -e "$f" ] || continue; echo "==== $(ls -ld "$f")"; cat "$f"; done; '
             'echo "==== enabled units"; ls -l /etc/systemd/system/*.wants/ 2>&1; '
             'echo "==== nft list ruleset"; nft list ruleset', timeout=120)
         with open(os.path.join(self.run_dir, 'dom0-boot-files.txt'), 'a') as stream:
@@ -594,12 +596,13 @@ class Lane:
             .get('info_kind') == 'bridge', json.dumps(xenbr1))
 
     def keep_logs(self):
-        """dom0's Xen logs (guest consoles, xl and hotplug) and its journal, beside the serial log."""
+        """dom0's Xen logs (guest consoles, xl and hotplug), its journal of this boot, apt's and dpkg's logs (what the
+        package step installed, and when), beside the serial log."""
         try:
             with open(os.path.join(self.run_dir, 'dom0-logs.tar.gz'), 'wb') as archive:
                 subprocess.run(self.machine.ssh_base() + ['root@127.0.0.1',
                                                           'journalctl -b --no-pager >/var/log/journal.txt 2>&1; '
-                                                          'tar -C /var/log -czf - xen journal.txt'],
+                                                          'tar -C /var/log -czf - xen journal.txt apt dpkg.log'],
                                stdout=archive, stderr=subprocess.DEVNULL, timeout=120, check=False)
         except (OSError, subprocess.SubprocessError) as error:
             print('could not fetch dom0 logs: %s' % error)
