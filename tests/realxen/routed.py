@@ -97,11 +97,8 @@ class RoutedLane:
             'routed: site.yml converged dom0 (exit %d, %s) and made no bridge (bridges: %s)' % (
                 completed.returncode, recap, ', '.join(link['ifname'] for link in bridges) or 'none'),
             completed.returncode == 0 and recap.get('failed', 1) == 0 and not bridges, completed.stdout[-4000:])
-        lane.prove_packages_installed(completed, BASE_PREREQUISITES, [name for name in absent
-                                                                     if name in BASE_PREREQUISITES], 'dom0_base : Install')
-        lane.prove_packages_installed(completed, ROUTED_PREREQUISITES, [name for name in absent
-                                                                       if name in ROUTED_PREREQUISITES],
-                                      'routed : Install')
+        for names, task in ((BASE_PREREQUISITES, 'dom0_base : Install'), (ROUTED_PREREQUISITES, 'routed : Install')):
+            lane.prove_packages_installed(completed, names, [name for name in absent if name in names], task)
         return ok
 
     def start_guests(self):
@@ -286,5 +283,3 @@ class RoutedLane:
             self.prove_rerun()
             self.prove_destroyed()
         self.after_reboot()
-
-
