@@ -80,8 +80,17 @@ def _indent(lines):
     return ['    ' + line for line in lines]
 
 
+def port_without_slaac(keyword, port):
+    """The line that keeps a port from a SLAAC address of its own: brought up before it is enslaved (its own
+    allow-hotplug stanza, or the bridge's hook), a NIC would take one from the first router advertisement and
+    keep it once it is a port, beside the same prefix on the bridge (seen on real Xen after a reboot). Once
+    enslaved a port receives no advertisement, which is why the running dom0 needs nothing of the kind."""
+    return command(keyword, 'sysctl', '-q', '-w', 'net/ipv6/conf/%s/accept_ra=0' % port)
+
+
 def _bridge_options(name, options, mac, mtu, ports):
-    lines = ['bridge_ports %s' % (' '.join(_port(port) for port in ports) if ports else 'none'),
+    lines = [port_without_slaac('pre-up', _port(port)) for port in ports]
+    lines += ['bridge_ports %s' % (' '.join(_port(port) for port in ports) if ports else 'none'),
              'bridge_stp %s' % ('on' if options.get('stp') else 'off'),
              'bridge_fd %g' % ((options.get('forward_delay') or 0) / 100.0),
              'bridge_maxwait 0']

@@ -28,6 +28,8 @@ import glob
 import os
 import re
 
+from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown import port_without_slaac
+
 BACKUP_SUFFIX = '.xenfleet-backup'
 # The first line of every stanza file xen_bridge writes (ifupdown.HEADER): such files are the bridges' own.
 OWN_FILE_START = '# Managed by xenfleet.network (xen_bridge)'
@@ -163,13 +165,15 @@ def _takeover_file(path, text, uplink, bridge):
             _refuse_unsafe(line, uplink)
             if words[0] == 'iface' and words[1] == uplink:
                 in_uplink_stanza = True
-                if words[3:4] == ['manual'] and not _has_options_after(line, text):
-                    out.extend(line.physical)
+                if words[2] == 'inet' and words[3] == 'manual' and _options_after(line, text) == [port_line(uplink)]:
+                    out.extend(line.physical)  # taken over already
+                    out.append(port_line(uplink, indent=True))
                     continue
                 if words[2] == 'inet':
                     out.append('# xenfleet.network (xen_bridge): the configuration of %s moved to %s (the original is in %s)\n'
                                % (uplink, bridge, os.path.basename(path) + BACKUP_SUFFIX))
                     out.append('iface %s inet manual\n' % uplink)
+                    out.append(port_line(uplink, indent=True))
                 continue
             out.extend(line.physical)
             continue
@@ -179,16 +183,23 @@ def _takeover_file(path, text, uplink, bridge):
     return ''.join(out)
 
 
-def _has_options_after(line, text):
-    """Whether a `manual` stanza carries option lines (up commands...), which would still run for the uplink."""
+def port_line(uplink, indent=False):
+    """The one option a taken-over uplink stanza carries: no SLAAC address of its own on a bridge port (ifupdown.py)."""
+    line = port_without_slaac('pre-up', uplink)
+    return '    %s\n' % line if indent else line
+
+
+def _options_after(line, text):
+    """The option lines of the stanza that line opens, comments left out."""
     following = logical_lines(line.path, text)
     index = next(position for position, candidate in enumerate(following) if candidate.number == line.number)
+    options = []
     for candidate in following[index + 1:]:
         if is_stanza_start(candidate):
-            return False
+            break
         if candidate.words and not candidate.words[0].startswith('#'):
-            return True
-    return False
+            options.append(candidate.text.strip())
+    return options
 
 
 def _refuse_unsafe(line, uplink):

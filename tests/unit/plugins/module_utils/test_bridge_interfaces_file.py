@@ -43,7 +43,7 @@ def test_the_installers_stanzas_for_the_uplink_become_inet_manual():
     tree = [('/etc/network/interfaces', INSTALLER)]
     changed = ifile.takeover(tree, 'eth0', 'xenbr0')
     text = changed['/etc/network/interfaces']
-    assert 'iface eth0 inet manual\n' in text
+    assert 'iface eth0 inet manual\n' + PORT_LINE in text
     assert 'address' not in text and 'gateway' not in text and 'inet6' not in text and 'dns-nameservers' not in text
     assert 'allow-hotplug eth0\n' in text and 'iface lo inet loopback\n' in text
     assert 'source /etc/network/interfaces.d/*\n' in text
@@ -57,11 +57,16 @@ def test_other_interfaces_and_comments_are_kept_byte_for_byte():
     assert new.endswith('\nauto eth1\niface eth1 inet dhcp\n  # keep me\n  up echo hi \\\n     there\n')
 
 
-def test_a_manual_stanza_with_commands_loses_them():
+PORT_LINE = '    pre-up sysctl -q -w net/ipv6/conf/eth0/accept_ra=0\n'
+
+
+def test_a_manual_stanza_with_commands_loses_them_and_takes_no_slaac_address():
     text = 'iface eth0 inet manual\n    up ip link set eth0 promisc on\n'
-    assert ifile.takeover([('/x', text)], 'eth0', 'xenbr0')['/x'].endswith('iface eth0 inet manual\n')
+    assert ifile.takeover([('/x', text)], 'eth0', 'xenbr0')['/x'].endswith('iface eth0 inet manual\n' + PORT_LINE)
     plain = 'iface eth0 inet manual\n\nauto lo\n'
-    assert ifile.takeover([('/x', plain)], 'eth0', 'xenbr0') == {}
+    assert ifile.takeover([('/x', plain)], 'eth0', 'xenbr0')['/x'].startswith('# xenfleet.network')
+    done = 'iface eth0 inet manual\n' + PORT_LINE + '\nauto lo\n'
+    assert ifile.takeover([('/x', done)], 'eth0', 'xenbr0') == {}
 
 
 def test_the_bridges_own_stanza_files_are_not_taken_over():

@@ -30,6 +30,8 @@ def test_static_stanza_carries_addresses_gateway_and_extra_routes():
                                  Route(AF_INET6, '::/0', '2001:db8:1::1', 1024, 254, 3, 0, None)])
     assert 'iface xenbr0 inet static\n' in text
     assert '    bridge_ports eth0\n' in text and '    bridge_hw 02:00:00:00:00:10\n' in text
+    # a port takes no SLAAC address of its own from a router advertisement before it is enslaved
+    assert '    pre-up sysctl -q -w net/ipv6/conf/eth0/accept_ra=0\n' in text
     assert '    address 192.0.2.10/24\n    up ip addr add 192.0.2.11/24 dev xenbr0\n    gateway 192.0.2.1\n' in text
     assert '    up ip route replace 10.9.0.0/16 via 192.0.2.1 dev xenbr0 metric 7\n' in text
     assert 'iface xenbr0 inet6 static\n    dad-attempts 0\n    address 2001:db8:1::10/64\n    gateway 2001:db8:1::1\n' in text
