@@ -91,9 +91,9 @@ def port_without_slaac(keyword, port):
 def _bridge_options(name, options, mac, mtu, ports):
     lines = [port_without_slaac('pre-up', _port(port)) for port in ports]
     lines += ['bridge_ports %s' % (' '.join(_port(port) for port in ports) if ports else 'none'),
-             'bridge_stp %s' % ('on' if options.get('stp') else 'off'),
-             'bridge_fd %g' % ((options.get('forward_delay') or 0) / 100.0),
-             'bridge_maxwait 0']
+              'bridge_stp %s' % ('on' if options.get('stp') else 'off'),
+              'bridge_fd %g' % ((options.get('forward_delay') or 0) / 100.0),
+              'bridge_maxwait 0']
     if mac:
         lines.append('bridge_hw %s' % word('bridge_hw', mac))
     if mtu:
