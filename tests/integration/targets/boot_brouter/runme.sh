@@ -40,30 +40,15 @@ boot_has_dnsmasq() {
 g3_has() { in_ns g3 ip -br addr show eth0 | grep -q " $1"; }
 
 echo "== converge, the guests start, rerun"
-roles_play converge "$role/converge.yml"
-[[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
-converge="$PLAY_SECONDS"
-boot_files "$role/host_vars.yml" || roles_finish
-boot_hotplug
-roles_play rerun "$role/converge.yml"
-[[ $PLAY_RC -eq 0 ]] || roles_show_log rerun
-check "a rerun with the guests running changes nothing" test "$PLAY_CHANGED" = 0
-boot_changed rerun
+boot_converge_and_start "$role/converge.yml" "$role/host_vars.yml"
+converge="$CONVERGE_SECONDS"
 check "the NAT network's dnsmasq configuration is among the boot files" boot_has_dnsmasq
 check "the NAT firewall unit is enabled in sysinit.target.wants" sh -c "ls '$LAB_DIR/systemd/sysinit.target.wants/' | grep -q '^xenfleet-nat-.*-firewall.service$'"
-check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"
-boot_verify_units
 check "eth0's installer stanza stays (no bridge takes eth0)" grep -q '^iface eth0 inet static' "$LAB_DIR/network/interfaces"
 lease before
 check "g3 gets its fixed lease 10.0.1.13 by DHCP before the reboot (control)" g3_has 10.0.1.13/24
 check "g1 -> the internet before the reboot (control)" pings g1 198.51.100.2
-boot_snapshot before
-
-echo "== reboot from the files alone"
-boot_reboot
-check "every boot step succeeded" test "$BOOT_RC" -eq 0
-check "the boot units are ordered before network-pre.target (DefaultDependencies=no)" boot_units_ordered
-boot_snapshot booted
+boot_power_cycle
 boot_same "the same links: the bridge, its ports, MACs, MTUs, bridge and port options" before booted links
 boot_same "the same addresses" before booted addresses
 boot_same "the same routes" before booted routes
@@ -102,17 +87,7 @@ check "  and the anti-spoofing counted the drops on g2-0" test "$(antispoof_drop
 check "  and g2 with its own MAC again does" pings g2 10.0.1.1
 
 echo "== the role after the reboot"
-roles_play check_booted "$role/converge.yml" --check --diff -v
-[[ $PLAY_RC -eq 0 ]] || roles_show_log check_booted
-check "the role in check mode finds nothing to change" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
-boot_changed check_booted
-boot_control_check "$role/converge.yml" check_booted "xenbr0's forwarding"
-roles_play rerun_booted "$role/converge.yml" -v
-[[ $PLAY_RC -eq 0 ]] || roles_show_log rerun_booted
-check "a real run changes nothing" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
-boot_changed rerun_booted
-boot_snapshot rerun
-boot_same "and the kernel holds what the boot made" booted rerun links addresses routes nft sysctls dnsmasq
+boot_role_after_reboot "$role/converge.yml" "xenbr0's forwarding" links addresses routes nft sysctls dnsmasq
 
 echo "timings: converge ${converge} s, reboot ${BOOT_SECONDS} s"
 roles_finish

@@ -21,27 +21,13 @@ lab_up "$role/lab.json"
 roles_prepare g1 g2 g3 g4
 
 echo "== converge, the guests start, rerun"
-roles_play converge "$role/converge.yml"
-[[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
-converge="$PLAY_SECONDS"
-boot_files "$role/host_vars.yml" || roles_finish
-boot_hotplug
-roles_play rerun "$role/converge.yml"
-[[ $PLAY_RC -eq 0 ]] || roles_show_log rerun
-check "a rerun with the guests running changes nothing" test "$PLAY_CHANGED" = 0
+boot_converge_and_start "$role/converge.yml" "$role/host_vars.yml"
+converge="$CONVERGE_SECONDS"
 check "the uplink's installer stanza became 'inet manual'" grep -q '^iface eth0 inet manual' "$LAB_DIR/network/interfaces"
 check "  with the installer's file kept as a backup" grep -q '^iface eth0 inet static' "$LAB_DIR/network/interfaces.xenfleet-backup"
-check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"
-boot_verify_units
 check "g1 -> upstream before the reboot (control)" pings g1 192.0.2.1
 check "g3 -> g4 on xenbr1 before the reboot (control)" pings g3 10.0.1.4
-boot_snapshot before
-
-echo "== reboot from the files alone"
-boot_reboot
-check "every boot step succeeded" test "$BOOT_RC" -eq 0
-check "the boot units are ordered before network-pre.target (DefaultDependencies=no)" boot_units_ordered
-boot_snapshot booted
+boot_power_cycle
 boot_same "the same links: bridges, ports, MACs, MTUs, bridge and port options" before booted links
 boot_same "the same addresses" before booted addresses
 boot_same "the same routes" before booted routes
@@ -73,17 +59,7 @@ check "  and the anti-spoofing counted the drops on g2-0" test "$(antispoof_drop
 check "  and g2 with its own MAC again does" pings g2 192.0.2.1
 
 echo "== the role after the reboot"
-roles_play check_booted "$role/converge.yml" --check --diff -v
-[[ $PLAY_RC -eq 0 ]] || roles_show_log check_booted
-check "the role in check mode finds nothing to change" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
-boot_changed check_booted
-boot_control_check "$role/converge.yml" check_booted "xenbr1's forward delay"
-roles_play rerun_booted "$role/converge.yml" -v
-[[ $PLAY_RC -eq 0 ]] || roles_show_log rerun_booted
-check "a real run changes nothing" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
-boot_changed rerun_booted
-boot_snapshot rerun
-boot_same "and the kernel holds what the boot made" booted rerun links addresses routes nft sysctls bridge_vlans proxy_neighbours
+boot_role_after_reboot "$role/converge.yml" "xenbr1's forward delay" links addresses routes nft sysctls bridge_vlans proxy_neighbours
 
 echo "timings: converge ${converge} s, reboot ${BOOT_SECONDS} s"
 roles_finish

@@ -25,28 +25,13 @@ lab_up "$role/lab.json"
 roles_prepare g1 g2
 
 echo "== converge, the guests start, rerun"
-roles_play converge "$role/converge.yml"
-[[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
-converge="$PLAY_SECONDS"
-boot_files "$role/host_vars.yml" || roles_finish
-boot_hotplug
+boot_converge_and_start "$role/converge.yml" "$role/host_vars.yml"
+converge="$CONVERGE_SECONDS"
 check "the guests' start ran vif-route for g1-0 and g2-0" grep -q '"vif-route g2-0' "$LAB_DIR/hotplug.json"
-roles_play rerun "$role/converge.yml"
-[[ $PLAY_RC -eq 0 ]] || roles_show_log rerun
-check "a rerun with the guests running changes nothing" test "$PLAY_CHANGED" = 0
-boot_changed rerun
-check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"
-boot_verify_units
 check "eth0's installer stanza stays (no bridge takes eth0)" grep -q '^iface eth0 inet static' "$LAB_DIR/network/interfaces"
 check "upstream -> g1 before the reboot (control)" pings upstream 192.0.2.50
 check "upstream -> g1 over IPv6 before the reboot (control)" pings upstream 2001:db8:1::50
-boot_snapshot before
-
-echo "== reboot from the files alone"
-boot_reboot
-check "every boot step succeeded" test "$BOOT_RC" -eq 0
-check "the boot units are ordered before network-pre.target (DefaultDependencies=no)" boot_units_ordered
-boot_snapshot booted
+boot_power_cycle
 boot_same "the same links: no bridge, the vifs, MACs, MTUs" before booted links
 boot_same "the same addresses (dom0's /32 on each vif)" before booted addresses
 # Not the same routes line for line: the lab's guests' vifs exist before the first converge, so xen_route
@@ -76,17 +61,7 @@ check_not "g1 forging 192.0.2.99 gets nothing back" forged_ping g1 192.0.2.99 19
 check "  and the anti-spoofing counted the drops on g1-0" test "$(antispoof_dropped g1-0)" -gt "$before"
 
 echo "== the role after the reboot"
-roles_play check_booted "$role/converge.yml" --check --diff -v
-[[ $PLAY_RC -eq 0 ]] || roles_show_log check_booted
-check "the role in check mode finds nothing to change" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
-boot_changed check_booted
-boot_control_check "$role/converge.yml" check_booted "eth0's proxy ARP"
-roles_play rerun_booted "$role/converge.yml" -v
-[[ $PLAY_RC -eq 0 ]] || roles_show_log rerun_booted
-check "a real run changes nothing" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
-boot_changed rerun_booted
-boot_snapshot rerun
-boot_same "and the kernel holds what the boot made" booted rerun links addresses routes proxy_neighbours nft sysctls
+boot_role_after_reboot "$role/converge.yml" "eth0's proxy ARP" links addresses routes proxy_neighbours nft sysctls
 
 echo "timings: converge ${converge} s, reboot ${BOOT_SECONDS} s"
 roles_finish

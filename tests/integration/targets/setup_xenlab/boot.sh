@@ -185,3 +185,50 @@ boot_verify_units() {
     check "systemd-analyze verify accepts the units the role wrote (${units[*]##*/})" test "$rc" -eq 0
     while IFS= read -r line; do [[ -z $line ]] || echo "    | $line"; done <<<"$out"
 }
+
+# boot_role_after_reboot PLAYBOOK CONTROL_LABEL SNAPSHOT_PARTS...: the role on the booted dom0 finds nothing
+# to change in check mode (with the control of boot_control_check), a real run changes nothing, and the kernel
+# then holds what the boot made (the snapshot parts compared).
+boot_role_after_reboot() {
+    local playbook="$1" control="$2"
+    shift 2
+    roles_play check_booted "$playbook" --check --diff -v
+    [[ $PLAY_RC -eq 0 ]] || roles_show_log check_booted
+    check "the role in check mode finds nothing to change" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
+    boot_changed check_booted
+    boot_control_check "$playbook" check_booted "$control"
+    roles_play rerun_booted "$playbook" -v
+    [[ $PLAY_RC -eq 0 ]] || roles_show_log rerun_booted
+    check "a real run changes nothing" test "$PLAY_RC" -eq 0 -a "$PLAY_CHANGED" = 0
+    boot_changed rerun_booted
+    boot_snapshot rerun
+    boot_same "and the kernel holds what the boot made" booted rerun "$@"
+}
+
+# boot_converge_and_start PLAYBOOK HOST_VARS: the role converges the lab dom0 (CONVERGE_SECONDS), the boot
+# files are read from its host vars, the guests start (their hotplug scripts), and a rerun with them running
+# changes nothing; then the units the role wrote pass systemd's own reading and the antispoof unit is enabled.
+boot_converge_and_start() {
+    local playbook="$1" host_vars="$2"
+    roles_play converge "$playbook"
+    [[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
+    CONVERGE_SECONDS="$PLAY_SECONDS"
+    boot_files "$host_vars" || roles_finish
+    boot_hotplug
+    roles_play rerun "$playbook"
+    [[ $PLAY_RC -eq 0 ]] || roles_show_log rerun
+    check "a rerun with the guests running changes nothing" test "$PLAY_CHANGED" = 0
+    boot_changed rerun
+    check "the anti-spoofing unit is enabled in sysinit.target.wants" test -L "$LAB_DIR/systemd/sysinit.target.wants/xenfleet-antispoof.service"
+    boot_verify_units
+}
+
+# boot_power_cycle: snapshot, reboot from the files alone, every boot step succeeded in order, snapshot again
+boot_power_cycle() {
+    boot_snapshot before
+    echo "== reboot from the files alone"
+    boot_reboot
+    check "every boot step succeeded" test "$BOOT_RC" -eq 0
+    check "the boot units are ordered before network-pre.target (DefaultDependencies=no)" boot_units_ordered
+    boot_snapshot booted
+}
