@@ -212,6 +212,7 @@ boot_converge_and_start() {
     local playbook="$1" host_vars="$2"
     roles_play converge "$playbook"
     [[ $PLAY_RC -eq 0 ]] || { roles_show_log converge; exit 1; }
+    # shellcheck disable=SC2034 # read by the targets' timings line
     CONVERGE_SECONDS="$PLAY_SECONDS"
     boot_files "$host_vars" || roles_finish
     boot_hotplug
