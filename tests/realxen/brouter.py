@@ -187,6 +187,24 @@ class BrouterLane:
             status == 0 and None not in (legit_before, legit, forged) and legit - legit_before >= 2
             and rx_after - rx_before >= 5 and forged == legit, output)
 
+    def prove_guard_control(self):
+        """The control of the guard's proof, after the rerun (so it cannot disturb it): with xen_nat's table taken
+        away for a moment, the router's pings do reach b1; then the table is put back exactly as it was."""
+        lane = self.lane
+        table = 'ip xenfleet_nat_%s' % NAT_NAME
+        saved = lane.dom0('nft list table %s > /run/xf-nat-saved.nft && cat /run/xf-nat-saved.nft' % table).stdout
+        lane.dom0('nft delete table %s' % table)
+        before = lane.echo_requests_received('b1')
+        inbound = lane.dom0('ip netns exec upstream ping -c 3 -W 2 %s' % GUESTS['b1'], timeout=60)
+        after = lane.echo_requests_received('b1')
+        lane.dom0('nft -f /run/xf-nat-saved.nft')
+        restored = lane.dom0('nft list table %s' % table).stdout
+        self.report.prove(
+            'brouter: control of the guard: with xen_nat\'s table taken away for a moment the router\'s pings do reach '
+            'b1 (b1 counted %s -> %s echo requests); the table put back as it was' % (before, after),
+            inbound.returncode == 0 and None not in (before, after) and after - before >= 3 and saved.strip()
+            and restored == saved, inbound.stdout + '\nsaved:\n%s\nrestored:\n%s' % (saved, restored))
+
     def run(self, host_vars):
         lane = self.lane
         self.boot(host_vars)
@@ -202,5 +220,7 @@ class BrouterLane:
                     self.prove_vif(name)
                 self.prove_nat_at_boot()
             lane.prove_boot_rerun()
+            if lane.machine.process.poll() is None and lane.link('b1-0'):
+                self.prove_guard_control()
         finally:
             lane.report.prefix = ''

@@ -580,8 +580,14 @@ class Lane:
         ports = sorted(link['ifname'] for link in self.dom0_json('ip -j link show master xenbr0'))
         default = self.dom0_json('ip -j route show default')
         upstream_route = self.dom0_json('ip -j route show 198.51.100.0/24')
+        eth0_v6 = ['%s/%s (%s)' % (info['local'], info['prefixlen'], 'dynamic' if info.get('dynamic') else 'static')
+                   for link in self.dom0_json('ip -j addr show dev eth0 scope global') for info in link.get('addr_info', [])
+                   if info.get('family') == 'inet6']
+        if eth0_v6:
+            print('  [NOTE] eth0, a port of xenbr0, has IPv6 addresses of its own after the boot: %s' % ', '.join(eth0_v6),
+                  flush=True)
         self.report.prove(
-            'eth0 is a port of xenbr0 with no address of its own (xenbr0\'s ports: %s); the default route and the '
+            'eth0 is a port of xenbr0 with no IPv4 address of its own (xenbr0\'s ports: %s); the default route and the '
             'static route to 198.51.100.0/24 go through xenbr0' % ', '.join(ports),
             eth0.get('master') == 'xenbr0' and not eth0_v4 and 'eth0' in ports and 'up0' in ports
             and default and default[0].get('dev') == 'xenbr0' and upstream_route
