@@ -158,6 +158,9 @@ def test_reboot_builds_everything_inside_dom0_from_files_only(tmp_path):
         os.makedirs(hooks)
         with open(os.path.join(hooks, 'record.hook'), 'w', encoding='utf-8') as handle:
             handle.write('echo "$dev $vif $command $type_if [$ip]" >>%s/hooks.log\n' % work)
+        os.chmod(os.path.join(hooks, 'record.hook'), 0o755)  # Xen's call_hooks sources only executable hooks
+        with open(os.path.join(hooks, 'not-executable.hook'), 'w', encoding='utf-8') as handle:
+            handle.write('echo skipped >>%s/hooks.log\n' % work)
 
         report = lab.reboot(units=units, interfaces=os.path.join(work, 'network', 'interfaces'),
                             sysctl=[os.path.join(work, 'sysctl.d')], xl_dir=os.path.join(work, 'xen'), vif_hooks=hooks)
