@@ -19,8 +19,9 @@
 #                module_utils unit tests, then one integration target per
 #                module family (DISTRO_TARGETS), as a fresh Debian dom0 runs them
 #   realxen      the real-Xen lane (scripts/realxen.sh): site.yml against a
-#                Xen dom0 under QEMU, proved with real PV guests (11-17 min,
-#                about 2 more the first time, which builds its image). It
+#                Xen dom0 under QEMU, proved with real PV guests, each of its
+#                three dom0s rebooted (24-32 min, about 2 more the first
+#                time, which builds its image). It
 #                starts in the background right after setup, since it keeps
 #                about one core busy on emulation, and the other stages run
 #                meanwhile; its output goes to tests/output/realxen/<date-time>/

@@ -163,7 +163,7 @@ options:
         C(xenfleet-antispoof.service) in O(boot_unit_dir) that loads it at boot.
       - The unit runs early (C(DefaultDependencies=no), wanted by C(sysinit.target)), after C(nftables.service) and
         C(netfilter-persistent.service) (a C(flush ruleset) there cannot wipe it; a restart of either is followed by
-        the unit again), and before C(network-pre.target), C(xen-init-dom0.service) and C(xendomains.service). The
+        the unit again), and before C(network-pre.target), C(xen-init-dom0.service) (Debian 12 - the LSB C(xen.service)) and C(xendomains.service). The
         bridges are not up and no guest has started when the rules arrive, so a guest started at boot is filtered from
         its first frame. It needs no change to C(/etc/nftables.conf) and does not enable C(nftables.service).
       - V(false) writes neither and leaves a unit an earlier run installed as it is.

@@ -245,7 +245,7 @@ options:
       - Also keep the network's nftables table for boot, so a private network is never reachable from the uplink at boot
         before its guard is in place. The table goes to C(<config_dir>/<name>.nft), atomically, and the unit
         C(xenfleet-nat-<name>-firewall.service) in O(systemd_unit_dir), enabled for C(sysinit.target), loads it with
-        C(nft -f) before C(network-pre.target), C(xen-init-dom0.service) and C(xendomains.service) (and after
+        C(nft -f) before C(network-pre.target), C(xen-init-dom0.service), C(xen.service) and C(xendomains.service) (and after
         C(nftables.service), whose C(flush ruleset) would otherwise wipe it). The table names its interfaces, so it
         loads before the bridge and the uplink exist.
       - The unit is written whatever O(service_manager) is; on a host without systemd nothing reads it.

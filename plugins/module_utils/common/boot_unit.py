@@ -36,8 +36,9 @@ SYSTEMD_RUNTIME_DIR = '/run/systemd/system'
 # Units whose start may flush or rewrite the tables ours loads: ours starts after them and again after their restart.
 FLUSHING_UNITS = ('nftables.service', 'netfilter-persistent.service')
 # What must not start before the firewall is in place: the bridges (network-pre.target comes before ifup) and Xen's
-# guests (xen-init-dom0 prepares dom0, xendomains starts /etc/xen/auto, xen-watchdog is harmless but listed by none).
-STARTS_AFTER_US = ('network-pre.target', 'xen-init-dom0.service', 'xendomains.service', 'shutdown.target')
+# guests (xen-init-dom0 prepares dom0 upstream, Debian's LSB script does it as xen.service; xendomains starts
+# /etc/xen/auto).
+STARTS_AFTER_US = ('network-pre.target', 'xen-init-dom0.service', 'xen.service', 'xendomains.service', 'shutdown.target')
 
 # How systemd reads a unit line (systemd.syntax(7), systemd.service(5)): '%' starts a specifier
 # everywhere, a line ending in a backslash continues on the next, and in Exec*= lines words are

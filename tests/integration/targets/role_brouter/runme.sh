@@ -48,7 +48,7 @@ check "xl.conf: vif.default.bridge is xenbr0" grep -q '^vif.default.bridge *= *"
 check "xenbr0's stanza: no port, the gateway address" sh -c "grep -q '^ *bridge_ports none$' '$LAB_DIR/network/interfaces.d/xenbr0' && grep -q '^ *address 10.0.1.1/24$' '$LAB_DIR/network/interfaces.d/xenbr0'"
 check "the installer's stanza for eth0 is left alone (no bridge takes it over)" grep -q '^iface eth0 inet static$' "$LAB_DIR/network/interfaces"
 check "the NAT table is kept for boot" grep -q 'table ip xenfleet_nat_brouter {' "$LAB_DIR/nat/etc/brouter.nft"
-check "  loaded by an enabled unit before the network comes up" sh -c "grep -qx 'ExecStart=/usr/sbin/nft -f $LAB_DIR/nat/etc/brouter.nft' '$LAB_DIR/systemd/xenfleet-nat-brouter-firewall.service' && grep -qx 'Before=network-pre.target xen-init-dom0.service xendomains.service shutdown.target' '$LAB_DIR/systemd/xenfleet-nat-brouter-firewall.service' && test -L '$LAB_DIR/systemd/sysinit.target.wants/xenfleet-nat-brouter-firewall.service'"
+check "  loaded by an enabled unit before the network comes up" sh -c "grep -qx 'ExecStart=/usr/sbin/nft -f $LAB_DIR/nat/etc/brouter.nft' '$LAB_DIR/systemd/xenfleet-nat-brouter-firewall.service' && grep -qx 'Before=network-pre.target xen-init-dom0.service xen.service xendomains.service shutdown.target' '$LAB_DIR/systemd/xenfleet-nat-brouter-firewall.service' && test -L '$LAB_DIR/systemd/sysinit.target.wants/xenfleet-nat-brouter-firewall.service'"
 
 echo "== packets, with NAT"
 in_ns upstream ip route add 10.0.1.0/24 via 192.0.2.10

@@ -29,7 +29,7 @@ def test_the_unit_loads_before_the_bridges_and_the_guests_and_after_a_flushing_f
     text = unit().text()
     assert settings(text, 'DefaultDependencies') == ['no']
     before = settings(text, 'Before')[0].split()
-    assert {'network-pre.target', 'xen-init-dom0.service', 'xendomains.service'} <= set(before)
+    assert {'network-pre.target', 'xen-init-dom0.service', 'xen.service', 'xendomains.service'} <= set(before)
     after = settings(text, 'After')[0].split()
     assert {'nftables.service', 'netfilter-persistent.service'} <= set(after)
     assert settings(text, 'PartOf')[0].split() == ['nftables.service', 'netfilter-persistent.service']
