@@ -187,8 +187,28 @@ stage_integration() {
     # --continue-on-error: report every failing target, not just the first.
     local -a chosen=()
     read -r -a chosen <<<"${TARGETS:-}"
+    local before rc=0
+    before="$(host_boot_files)"
     ansible-test integration --color no --local --python-interpreter "$VENV/bin/python" \
-        --allow-root --allow-destructive --continue-on-error "${chosen[@]}"
+        --allow-root --allow-destructive --continue-on-error "${chosen[@]}" || rc=$?
+    # The labs' dom0s share this machine's file system: every boot file a role or module writes must go to a
+    # lab's work dir. One left in this machine's /etc is a test that forgot to point it there.
+    local added
+    added="$(comm -13 <(echo "$before") <(host_boot_files))"
+    if [[ -n $added ]]; then
+        echo "integration: boot files appeared in this machine's /etc (a target did not point them at its lab):"
+        echo "$added"
+        rc=1
+    fi
+    return $rc
+}
+
+# The boot files the collection writes by default, as they are on this machine now (path and mtime).
+host_boot_files() {
+    find /etc/network/interfaces.d /etc/network/interfaces /etc/systemd/system /etc/sysctl.d /etc/nftables.d \
+        /etc/iptables /etc/xenfleet /etc/xen/scripts/vif-post.d -maxdepth 2 \
+        \( -name 'xenfleet*' -o -name '60-xenfleet*' -o -path '/etc/network/interfaces.d/*' -o -name 'interfaces' \) \
+        -printf '%p %T@\n' 2>/dev/null | sort || true
 }
 
 stage_molecule() {

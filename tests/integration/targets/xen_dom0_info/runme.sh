@@ -78,8 +78,13 @@ xenfleet_xl_config_dir: $XEN
 xenfleet_adopt_xl_conf: $XEN/xl.conf
 xenfleet_adopt_xend_config: $XEN/xend-config.sxp
 xenfleet_adopt_scripts_dir: $XEN/scripts
-# The lab dom0 shares the controller's file system: nothing is installed or persisted under /etc.
+# The lab dom0 shares the controller's file system: nothing is installed or persisted under /etc. Adoption
+# is proved to change nothing, so the run after it persists nothing either (the roles' default, auto,
+# would write the bridge's boot stanza); any boot unit or sysctl file goes to the work dir.
 xenfleet_install_packages: false
+xenfleet_persist: none
+xenfleet_systemd_unit_dir: $WORK/systemd
+xenfleet_sysctl_dir: $WORK/sysctl.d
 # The topology roles edit xl.conf's vif defaults: the lab's copy, never the host's /etc/xen/xl.conf.
 xenfleet_xl_conf_path: $XEN/xl.conf
 YML
