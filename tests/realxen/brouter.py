@@ -14,7 +14,7 @@ import json
 import os
 import re
 
-from lane_common import upstream_setup
+from lane_common import forge_source, upstream_setup
 
 BRIDGE = 'xenbr0'
 UPLINK = 'up0'
@@ -132,11 +132,6 @@ class BrouterLane:
             'config: %s\nlink master: %s\nguest eth0: %s' % (vif_line.group(0) if vif_line else 'no vif line',
                                                              link.get('master'), guest_mac))
 
-    def upstream_echo_requests(self):
-        snmp = self.lane.dom0('ip netns exec upstream cat /proc/net/snmp').stdout
-        rows = [line.split() for line in snmp.splitlines() if line.startswith('Icmp:')]
-        return int(dict(zip(rows[0][1:], rows[1][1:]))['InEchos']) if len(rows) >= 2 else None
-
     def prove_nat_at_boot(self):
         lane = self.lane
         print('\nbrouter: the guest started at boot, its lease, the masquerade and xen_nat\'s guard:', flush=True)
@@ -172,20 +167,14 @@ class BrouterLane:
             gateway.returncode == 0 and inbound.returncode != 0 and None not in (before, after) and after == before,
             gateway.stdout + inbound.stdout)
 
-        legit_before = self.upstream_echo_requests()
-        status, output = lane.guest('b1', 'ping -c 2 -W 3 %s' % ROUTER, timeout=60)
-        legit = self.upstream_echo_requests()
-        rx_before = lane.vif_rx_packets('b1-0')
-        lane.guest('b1', 'ip addr add %s/32 dev eth0; ping -c 5 -W 1 -I %s %s; ip addr del %s/32 dev eth0' % (
-            FORGED_ADDRESS, FORGED_ADDRESS, ROUTER, FORGED_ADDRESS), timeout=60)
-        rx_after = lane.vif_rx_packets('b1-0')
-        forged = self.upstream_echo_requests()
+        counts = forge_source(lane, 'b1', 'b1-0', ROUTER, FORGED_ADDRESS)
         self.report.prove(
             'brouter: b1 reaches the router %s (echo requests counted there %s -> %s), and its pings from the forged '
             'source %s left b1 (b1-0 received %d) but none reached the router (%s -> %s)' % (
-                ROUTER, legit_before, legit, FORGED_ADDRESS, rx_after - rx_before, legit, forged),
-            status == 0 and None not in (legit_before, legit, forged) and legit - legit_before >= 2
-            and rx_after - rx_before >= 5 and forged == legit, output)
+                ROUTER, counts['before'], counts['legit'], FORGED_ADDRESS, counts['sent'], counts['legit'], counts['forged']),
+            counts['status'] == 0 and None not in (counts['before'], counts['legit'], counts['forged'])
+            and counts['legit'] - counts['before'] >= 2 and counts['sent'] >= 5 and counts['forged'] == counts['legit'],
+            counts['output'])
 
     def prove_guard_control(self):
         """The control of the guard's proof, after the rerun (so it cannot disturb it): with xen_nat's table taken

@@ -1,4 +1,5 @@
-"""What the real-Xen lane's configurations share: dom0's upstream network at boot, and reading Ansible's output."""
+"""What the real-Xen lane's configurations share: dom0's upstream network at boot, counting what reaches it, a guest's
+forged source, and reading Ansible's output."""
 
 import re
 
@@ -36,3 +37,24 @@ def diff_of_changed(output):
     """The output (with --diff) of each task that reported changed, from its heading to its result."""
     blocks = re.split(r'^(?=TASK \[)', output, flags=re.M)
     return '\n'.join(block.strip()[-4000:] for block in blocks if re.search(r'^changed:', block, re.M))
+
+
+def upstream_echo_requests(lane):
+    """The echo requests the upstream namespace has received (its ICMP InEchos), or None when unreadable."""
+    snmp = lane.dom0('ip netns exec upstream cat /proc/net/snmp').stdout
+    rows = [line.split() for line in snmp.splitlines() if line.startswith('Icmp:')]
+    return int(dict(zip(rows[0][1:], rows[1][1:]))['InEchos']) if len(rows) >= 2 else None
+
+
+def forge_source(lane, guest, vif, router, forged_address):
+    """A guest pings the router from its own address, then five times from forged_address; returns the upstream's
+    echo-request counts before, after the legitimate pings and after the forged ones, the packets its vif received
+    from the forged pings, and the legitimate ping's (status, output)."""
+    before = upstream_echo_requests(lane)
+    status, output = lane.guest(guest, 'ping -c 2 -W 3 %s' % router, timeout=60)
+    legit = upstream_echo_requests(lane)
+    rx_before = lane.vif_rx_packets(vif)
+    lane.guest(guest, 'ip addr add %s/32 dev eth0; ping -c 5 -W 1 -I %s %s; ip addr del %s/32 dev eth0' % (
+        forged_address, forged_address, router, forged_address), timeout=60)
+    sent = lane.vif_rx_packets(vif) - rx_before
+    return dict(before=before, legit=legit, forged=upstream_echo_requests(lane), sent=sent, status=status, output=output)

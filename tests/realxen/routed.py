@@ -20,7 +20,7 @@ import os
 import re
 import time
 
-from lane_common import changed_tasks, upstream_setup
+from lane_common import changed_tasks, forge_source, upstream_setup
 
 UPLINK = 'up0'
 DOM0_ADDRESS = '192.0.2.10'
@@ -141,11 +141,6 @@ class RoutedLane:
             and routed == sorted(ips) and all(route.get('protocol') == 'boot' for route in routes),
             json.dumps(routes))
 
-    def upstream_echo_requests(self):
-        snmp = self.lane.dom0('ip netns exec upstream cat /proc/net/snmp').stdout
-        rows = [line.split() for line in snmp.splitlines() if line.startswith('Icmp:')]
-        return int(dict(zip(rows[0][1:], rows[1][1:]))['InEchos']) if len(rows) >= 2 else None
-
     def prove_traffic(self):
         lane = self.lane
         print('\nrouted: traffic through dom0 (proxy ARP on %s and on the vifs):' % UPLINK, flush=True)
@@ -165,19 +160,13 @@ class RoutedLane:
 
     def prove_forged_source(self):
         lane = self.lane
-        before = self.upstream_echo_requests()
-        lane.guest('r1', 'ping -c 2 -W 3 %s' % ROUTER, timeout=60)
-        legit = self.upstream_echo_requests()
-        rx_before = lane.vif_rx_packets('r1-0')
-        lane.guest('r1', 'ip addr add %s/32 dev eth0; ping -c 5 -W 1 -I %s %s; ip addr del %s/32 dev eth0' % (
-            FORGED_ADDRESS, FORGED_ADDRESS, ROUTER, FORGED_ADDRESS), timeout=60)
-        rx_after = lane.vif_rx_packets('r1-0')
-        after = self.upstream_echo_requests()
+        counts = forge_source(lane, 'r1', 'r1-0', ROUTER, FORGED_ADDRESS)
+        before, legit, after = counts['before'], counts['legit'], counts['forged']
         self.report.prove(
             'routed: r1 forging the source %s: its packets left r1 (r1-0 received %d) and none reached the router '
             '(echo requests counted upstream: %s -> %s legitimate, then %s -> %s forged)' % (
-                FORGED_ADDRESS, rx_after - rx_before, before, legit, legit, after),
-            None not in (before, legit, after) and legit - before >= 2 and rx_after - rx_before >= 5 and after == legit)
+                FORGED_ADDRESS, counts['sent'], before, legit, legit, after),
+            None not in (before, legit, after) and legit - before >= 2 and counts['sent'] >= 5 and after == legit)
 
     def prove_ipv6_routed(self, how):
         """r6's IPv6 address routed through its vif (proto 212) with a proxy NDP entry on the uplink; vif-route's IPv4

@@ -32,7 +32,7 @@ __metaclass__ = type
 import hashlib
 from collections import namedtuple
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import delete_table_script, nft_ifname, replace_table_script
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import boot_script, delete_table_script, nft_ifname, replace_table_script
 
 TABLE = 'xenfleet_antispoof'
 FAMILIES = ('bridge', 'inet')
@@ -339,9 +339,7 @@ def full_script(policy, counters=None, delete=()):
 
 
 def persist_text(policy):
-    header = ('#!/usr/sbin/nft -f\n# Written by xenfleet.network xen_antispoof; loaded at boot with nft -f.\n'
-              '# Replaces only the tables named here, in one transaction.\n')
-    return header + full_script(policy)
+    return boot_script('xen_antispoof', full_script(policy))
 
 
 def element_script(family, before, after, chunk=512):

@@ -71,6 +71,12 @@ def replace_table_script(family, name, body):
         family, name, family, name, family, name, body)
 
 
+def boot_script(writer, script):
+    """A script the collection keeps for `nft -f` at boot, with the header that says whose it is."""
+    return ('#!/usr/sbin/nft -f\n# Written by xenfleet.network %s; loaded at boot with nft -f.\n'
+            '# Replaces only the tables named here, in one transaction.\n' % writer) + script
+
+
 def delete_table_script(family, name):
     return 'table %s %s\ndelete table %s %s\n' % (family, name, family, name)
 

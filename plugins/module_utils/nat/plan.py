@@ -32,12 +32,8 @@ from ansible_collections.xenfleet.network.plugins.module_utils.nat.nft import (
     FAMILY, fingerprint, normalize_listing, render_body, render_table, table_current, table_name)
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import dump_record
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, Address
-from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import delete_table_script, replace_table_script
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import boot_script, delete_table_script, replace_table_script
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan
-
-
-BOOT_TABLE_HEADER = ('#!/usr/sbin/nft -f\n# Written by xenfleet.network xen_nat; loaded at boot with nft -f.\n'
-                     '# Replaces only the table named here, in one transaction.\n')
 
 
 def bridge_address(interface):
@@ -146,9 +142,10 @@ class NatPlanner:
         self._plan_gateway(gateway)
         self._plan_forwarding([spec.bridge, spec.uplink] if spec.ip_forward else [])
         text = render_table(spec, gateway)
-        self._plan_table(gateway, text)
+        script = replace_table_script(FAMILY, table_name(spec.name), render_body(spec, gateway))
+        self._plan_table(text, script)
         if spec.persist:
-            self._plan_boot(gateway)
+            self._plan_boot(script)
         if spec.dhcp.enabled:
             self._plan_dnsmasq(gateway)
         else:
@@ -178,11 +175,10 @@ class NatPlanner:
             self.plan.add('delete address %s from %s' % (interface, bridge), bind(net.delete_address, bridge, bridge_address(interface)),
                           bind(net.add_address, bridge, bridge_address(interface), False))
 
-    def _plan_table(self, gateway, text):
+    def _plan_table(self, text, script):
         spec, nft, view = self.spec, self.actors.nft, self.view
         if table_current(view.record.get('nft'), view.nft_listing, text):
             return
-        script = replace_table_script(FAMILY, table_name(spec.name), render_body(spec, gateway))
         nft.check(script)
         old = view.nft_text
         undo = delete_table_script(FAMILY, table_name(spec.name)) + (old or '')
@@ -190,12 +186,11 @@ class NatPlanner:
         self.plan.add('%s nftables table %s' % (verb, self.table), bind(nft.apply, script), bind(nft.apply, undo))
         self.nft_after = text
 
-    def _plan_boot(self, gateway):
+    def _plan_boot(self, script):
         """The table in a file and a unit that loads it at boot, before network-pre.target: the guard is in place
         before the bridge carries a frame, and the table names its interfaces, so it loads before they exist."""
         spec, paths = self.spec, self.paths
-        script = replace_table_script(FAMILY, table_name(spec.name), render_body(spec, gateway))
-        self._write_file(paths.boot_table, to_bytes(BOOT_TABLE_HEADER + script))
+        self._write_file(paths.boot_table, to_bytes(boot_script('xen_nat', script)))
         unit = boot_unit.BootUnit(paths.boot_unit, 'xenfleet.network NAT table of network %s' % spec.name,
                                   [[self.actors.nft.nft_path, '-f', paths.boot_table]], 'xen_nat')
         self.boot_changes = boot_unit.plan_unit(self.plan, paths.boot_unit_dir, unit, run_command=self.actors.nft.run_command)
