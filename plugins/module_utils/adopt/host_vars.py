@@ -10,6 +10,12 @@ bridge the options it runs with where they differ from xen_bridge's
 defaults. What the model cannot say is not guessed at but listed in
 `unexpressed`, each item with what was found and why it does not fit, so
 a user knows what site.yml will change (or not manage) after adoption.
+
+Every value that reaches a variable passes the collection's rule for its
+kind (common/validate.py; a vif, vif/validate.py's spec_problems) first:
+what breaks one is an `unexpressed` item showing it escaped and cut short,
+and its guest or bridge is left out, since the controller's inventory is
+read by Ansible as data and as templates.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,9 +23,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import ipaddress
+import json
 import os
 
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.topology import legacy_bridges
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
+    guest_name_rules, interface_name_rules, path_rules, template_rules)
+from ansible_collections.xenfleet.network.plugins.module_utils.vif.validate import spec_problems
+from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import DECIMAL_KEYS, spec_from_dict
 
 # The vif keys of the model (docs/inventory.md); a vif line's other keys cannot be carried.
 MODEL_VIF_KEYS = ('devid', 'bridge', 'ip', 'mac', 'vifname', 'script', 'rate', 'mtu', 'model', 'type', 'gatewaydev', 'backend')
@@ -27,6 +38,15 @@ MODEL_GUEST_TYPES = ('pv', 'hvm')
 # xen_bridge's defaults: an option equal to them is left out.
 BRIDGE_DEFAULTS = dict(stp=False, forward_delay=0, nf_call_iptables=False, mtu=1500)
 XL_DEFAULT_BRIDGE = 'xenbr0'
+# How much of a refused value a message shows.
+SHOWN_MAX = 64
+
+
+def shown(value):
+    """A value read from the dom0 as a message shows it: JSON-escaped (no line break, control or non-ASCII
+    character survives) and cut short."""
+    text = json.dumps(value if isinstance(value, str) else str(value))[1:-1]
+    return text if len(text) <= SHOWN_MAX else text[:SHOWN_MAX] + '...'
 
 
 class Unexpressed:
@@ -51,7 +71,7 @@ def adopt_vif(guest, vif, position, unexpressed):
     adopted = dict((key, vif[key]) for key in MODEL_VIF_KEYS if key in vif and not (key == 'devid' and vif[key] == position))
     for key in sorted(set(vif) - set(MODEL_VIF_KEYS)):
         value = ','.join(vif[key]) if isinstance(vif[key], list) else vif[key]
-        unexpressed.add('%s: %s=%s' % (_vif_label(guest, vif), key, value),
+        unexpressed.add('%s: %s=%s' % (_vif_label(guest, vif), shown(key), shown(value)),
                         'the model has no vif key %s; site.yml leaves it in the config but cannot check or set it' % key)
     if 'mac' not in vif:
         unexpressed.add('%s: no mac' % _vif_label(guest, vif),
@@ -64,21 +84,43 @@ def adopt_vif(guest, vif, position, unexpressed):
     return adopted
 
 
+def guest_problems(guest):
+    """Each value of a guest that a rule of the collection refuses, as (field, value, rule)."""
+    found = [('name', guest['name'], rule) for rule in guest_name_rules(guest['name'])]
+    found.extend(('config', guest['config'], rule) for rule in path_rules(guest['config']) + template_rules(guest['config']))
+    for vif in guest['vifs']:
+        keys = dict((key, str(vif[key]) if key in DECIMAL_KEYS else vif[key]) for key in MODEL_VIF_KEYS if key in vif)
+        try:
+            spec = spec_from_dict(keys)
+        except ValueError as error:  # a value no vif line can hold (a ','), from a caller other than the parser
+            found.append(('vif %s' % shown(vif.get('devid')), ','.join(sorted(keys)), str(error)))
+            continue
+        found.extend(('vif %s %s' % (shown(vif.get('devid')), problem.field), problem.value, problem.rule)
+                     for problem in spec_problems(guest['name'], vif.get('devid'), spec, bool(guest.get('hvm'))))
+    return found
+
+
 def adopt_guests(guests, unexpressed):
     """xenfleet_guests from vif/info-style guest entries (name, config, type, vifs, error)."""
     adopted = []
     for guest in guests:
         if guest.get('error'):
-            unexpressed.add('config %s' % guest['config'], 'it cannot be read (%s): its guest is left out' % guest['error'])
+            unexpressed.add('config %s' % shown(guest['config']), 'it cannot be read (%s): its guest is left out' % guest['error'])
             continue
         if not guest.get('name'):
-            unexpressed.add('config %s' % guest['config'], 'it has no name = line: the model names every guest, so it is left out')
+            unexpressed.add('config %s' % shown(guest['config']), 'it has no name = line: the model names every guest, so it is left out')
+            continue
+        problems = guest_problems(guest)
+        if problems:
+            for field, value, rule in problems:
+                unexpressed.add('config %s: %s "%s"' % (shown(guest['config']), field, shown(value)),
+                                '%s: its guest is left out (site.yml leaves its config alone)' % rule)
             continue
         entry = dict(name=guest['name'])
         if guest.get('type') in MODEL_GUEST_TYPES:
             entry['type'] = guest['type']
         elif guest.get('type'):
-            unexpressed.add('guest %s: type=%s' % (guest['name'], guest['type']),
+            unexpressed.add('guest %s: type=%s' % (guest['name'], shown(guest['type'])),
                             'the model\'s type is pv or hvm; left out (only vifs of HVM guests get an emulated -emu tap)')
         entry['config'] = guest['config']
         entry['vifs'] = [adopt_vif(guest['name'], vif, position, unexpressed) for position, vif in enumerate(guest['vifs'])]
@@ -95,6 +137,23 @@ def _bridge_options(bridge):
     return options
 
 
+def bridge_problems(entry):
+    """Each name of an adopted bridge that is no interface name the collection takes, as (field, value, rule)."""
+    names = [('name', entry['name'])] + ([('uplink', entry['uplink'])] if entry.get('uplink') else [])
+    names.extend(('ports', port) for port in entry.get('ports', ()))
+    return [(field, value, rule) for field, value in names for rule in interface_name_rules(value)]
+
+
+def _adopted_bridge(bridges, entry, unexpressed):
+    """Add entry to bridges when its names pass the rules, else list each broken rule; whether it was added."""
+    problems = bridge_problems(entry)
+    for field, value, rule in problems:
+        unexpressed.add('bridge %s: %s "%s"' % (shown(entry['name']), field, shown(value)), '%s: the bridge is left out' % rule)
+    if not problems:
+        bridges.append(entry)
+    return not problems
+
+
 def adopt_bridges(network, uplink, guest_bridges, legacy, unexpressed):
     """xenfleet_bridges: every bridge that holds the uplink or carries guests, with its options as found."""
     bridges = []
@@ -102,7 +161,7 @@ def adopt_bridges(network, uplink, guest_bridges, legacy, unexpressed):
     for name in sorted(found):
         bridge = found[name]
         if uplink not in bridge['physical_ports'] and name not in guest_bridges and not bridge['vifs']:
-            unexpressed.add('bridge %s' % name, 'it neither holds the uplink nor carries guests (another tool\'s bridge?): left out')
+            unexpressed.add('bridge %s' % shown(name), 'it neither holds the uplink nor carries guests (another tool\'s bridge?): left out')
             continue
         entry = dict(name=name)
         ports = [port for port in bridge['physical_ports'] if port != uplink]
@@ -113,20 +172,20 @@ def adopt_bridges(network, uplink, guest_bridges, legacy, unexpressed):
         if ports:
             entry['ports'] = ports
         entry.update(_bridge_options(bridge))
-        bridges.append(entry)
+        _adopted_bridge(bridges, entry, unexpressed)
     legacy_made = legacy_bridges((legacy or {}).get('calls') or [], uplink)
     for name, netdev in legacy_made:
         if name not in found:
             entry = dict(name=name)
             if netdev:
                 entry['uplink'] = netdev
-            bridges.append(entry)
-            unexpressed.add('bridge %s' % name, 'made by %s but not on the host now: adopted from the legacy network script'
-                            % ((legacy or {}).get('wrapper') or (legacy or {}).get('path')))
-    known = set(entry['name'] for entry in bridges)
+            if _adopted_bridge(bridges, entry, unexpressed):
+                unexpressed.add('bridge %s' % name, 'made by %s but not on the host now: adopted from the legacy network script'
+                                % shown((legacy or {}).get('wrapper') or (legacy or {}).get('path')))
+    known = set(found) | set(name for name, _netdev in legacy_made)
     for name in sorted(set(guest_bridges) - known):
-        bridges.append(dict(name=name))
-        unexpressed.add('bridge %s' % name, 'guests name it but it does not exist: adopted as a bridge without a physical port')
+        if _adopted_bridge(bridges, dict(name=name), unexpressed):
+            unexpressed.add('bridge %s' % name, 'guests name it but it does not exist: adopted as a bridge without a physical port')
     return bridges
 
 
@@ -173,19 +232,19 @@ def legacy_items(legacy, unexpressed):
         return
     for call in legacy.get('calls') or []:
         if call['script'] == 'network-nat':
-            unexpressed.add('%s: network-nat' % legacy.get('wrapper') or legacy['path'],
+            unexpressed.add('%s: network-nat' % shown(legacy.get('wrapper') or legacy['path']),
                             'xenfleet_nat is not derived: write it by hand (name, bridge, subnet, uplink, dhcp); see docs/adopt.md')
         for key in sorted(set(call['args']) - {'bridge', 'netdev', 'vifnum', 'antispoof'}):
-            unexpressed.add('%s: %s %s=%s' % (legacy['path'], call['script'], key, call['args'][key]),
+            unexpressed.add('%s: %s %s=%s' % (legacy['path'], shown(call['script']), shown(key), shown(call['args'][key])),
                             'the model has no place for it; see docs/adopt.md')
     vif_script = legacy.get('vif_script')
     if vif_script:
-        words = [vif_script['script']] + ['%s=%s' % item for item in sorted(vif_script['args'].items())]
+        words = [shown(vif_script['script'])] + ['%s=%s' % (shown(key), shown(value)) for key, value in sorted(vif_script['args'].items())]
         unexpressed.add('%s: (vif-script %s)' % (legacy['path'], ' '.join(words)),
                         'xl never reads xend-config.sxp: a vif line without script= runs xl.conf\'s vif.default.script '
                         '(vif-bridge unless set), and the topology role sets that default')
     if legacy.get('wrapper'):
-        unexpressed.add('wrapper %s' % legacy['wrapper'],
+        unexpressed.add('wrapper %s' % shown(legacy['wrapper']),
                         'only its calls of Xen\'s network scripts were read; any other logic in it is not carried over')
     for note in legacy.get('notes') or []:
         unexpressed.add(legacy['path'], note)
@@ -194,7 +253,7 @@ def legacy_items(legacy, unexpressed):
 def xl_default_items(xl_conf, guests, unexpressed):
     for key, value in sorted((xl_conf or {}).get('defaults', {}).items()):
         users = ['%s/%s' % (guest['name'], vif.get('devid')) for guest in guests if not guest.get('error') for vif in guest['vifs'] if key not in vif]
-        unexpressed.add('%s: vif.default.%s = "%s"' % (xl_conf['path'], key, value),
+        unexpressed.add('%s: vif.default.%s = "%s"' % (xl_conf['path'], shown(key), shown(value)),
                         'the model has no variable for xl.conf\'s vif defaults (the topology role writes its own); '
                         'vifs that rely on it: %s' % (', '.join(users) or 'none'))
 
@@ -205,6 +264,14 @@ def antispoof_setting(legacy):
         if call['args'].get('antispoof') in ('yes', 'true', '1'):
             return {}
     return False
+
+
+def checked_uplink(uplink, reason, unexpressed):
+    """(uplink, reason) as found, or (None, why) when the name is no interface name the collection takes."""
+    rules = interface_name_rules(uplink) if uplink else []
+    for rule in rules:
+        unexpressed.add('uplink "%s"' % shown(uplink), '%s (found as %s): left out; set xenfleet_uplink by hand' % (rule, reason))
+    return (None, 'found "%s" (%s), which %s' % (shown(uplink), reason, rules[0])) if rules else (uplink, reason)
 
 
 def build_host_vars(topology, uplink, network, guests, xl_conf, legacy, config_dir, unexpressed):
@@ -222,7 +289,8 @@ def build_host_vars(topology, uplink, network, guests, xl_conf, legacy, config_d
     host_vars['xenfleet_bridges'] = bridges
     host_vars['xenfleet_guests'] = adopt_guests(guests, unexpressed)
     host_vars['xenfleet_xl_config_dir'] = os.path.normpath(config_dir)
-    subnets = bridge_subnets(bridges, network, guests, xl_defaults, unexpressed)
+    # Only adopted guests: a refused one may hold an ip that is no address at all.
+    subnets = bridge_subnets(bridges, network, host_vars['xenfleet_guests'], xl_defaults, unexpressed)
     if subnets:
         host_vars['xenfleet_bridge_subnets'] = subnets
     host_vars['xenfleet_antispoof'] = antispoof_setting(legacy)

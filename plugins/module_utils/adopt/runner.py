@@ -15,7 +15,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.xenfleet.network.plugins.module_utils.adopt.host_vars import Unexpressed, build_host_vars, guest_bridge_names
+from ansible_collections.xenfleet.network.plugins.module_utils.adopt.host_vars import (
+    Unexpressed, build_host_vars, checked_uplink, guest_bridge_names)
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.live import Dom0Netlink, read_forwarding, read_network
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.topology import from_host, recognise
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.xend_sxp import read_legacy_config, read_text
@@ -77,7 +78,7 @@ def adopt(net, params, warn):
     vifnames = set(vif['vifname'] for guest in guests for vif in guest['vifs'] if vif.get('vifname'))
     network = read_network(net, vifnames)
     forwarding = read_forwarding(read_text)
-    uplink, uplink_reason = find_uplink(network, legacy)
+    uplink, uplink_reason = checked_uplink(*find_uplink(network, legacy), unexpressed=unexpressed)
     host = from_host(network, uplink, guest_bridge_names(guests, xl_defaults), vif_scripts(guests, xl_defaults), forwarding)
     topology = recognise(host, legacy)
     host_vars = build_host_vars(topology, uplink, network, guests, xl_conf, legacy, params['config_dir'], unexpressed)

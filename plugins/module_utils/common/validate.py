@@ -366,6 +366,16 @@ def path_rules(path):
     return [rule for rule in rules if rule]
 
 
+# Ansible evaluates these marks in any string of the inventory it reads, on the controller.
+TEMPLATE_MARKS = ('{{', '{%', '{#')
+
+
+def template_rules(text):
+    """The rule a string breaks when it would reach an inventory: it may not hold a Jinja mark."""
+    marks = [mark for mark in TEMPLATE_MARKS if mark in text]
+    return ["holds %s, which Ansible would evaluate as a template on the controller" % ' and '.join(marks)] if marks else []
+
+
 def path_problems(field, path):
     """Each rule path breaks as a path option, as "<field> '<path>' <rule>"."""
     return ["%s '%s' %s" % (field, path, rule) for rule in path_rules(path)]

@@ -10,7 +10,8 @@ import os
 
 import pytest
 
-from ansible_collections.xenfleet.network.plugins.module_utils.adopt.host_vars import Unexpressed, build_host_vars, guest_bridge_names
+from ansible_collections.xenfleet.network.plugins.module_utils.adopt.host_vars import (
+    Unexpressed, build_host_vars, checked_uplink, guest_bridge_names)
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.live import read_network
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.runner import _read_optional, find_uplink, vif_scripts
 from ansible_collections.xenfleet.network.plugins.module_utils.adopt.topology import from_host, recognise
@@ -247,3 +248,84 @@ def test_read_network_tells_vifs_from_physical_ports():
     assert (bridge['physical_ports'], bridge['vifs'], bridge['forward_delay'], bridge['addresses']) == (
         ['eth0'], ['vif7.1-emu', 'web-0'], 15.0, ['192.0.2.10/24'])
     assert find_uplink(found, None) == ('eth0', 'the physical port of xenbr0, which holds the default route')
+
+
+# Values a hand, a script or an attacker may leave on a dom0: each breaks a rule of the collection, so it reaches
+# no variable; it is an unexpressed item showing it escaped (one line, ASCII) and cut short.
+HOSTILE = ['eth0\nansible_connection: local', 'x: y', '{{ lookup("pipe" ~ "id") }}', '!!python/object/apply:os.system ["id"]',
+           '&anchor', 'x\u2028ansible_host: evil', 'x\x85y', 'b' * 5000, 'br\u00fccke']
+
+
+def flat(host_vars):
+    """Every string in host_vars, keys included."""
+    if isinstance(host_vars, dict):
+        return [text for key, value in host_vars.items() for text in [key] + flat(value)]
+    if isinstance(host_vars, list):
+        return [text for value in host_vars for text in flat(value)]
+    return [host_vars] if isinstance(host_vars, str) else []
+
+
+def assert_shown_safely(items):
+    for item in items:
+        assert item['what'].isascii() and item['what'].isprintable() and len(item['what']) < 200, item['what']
+
+
+@pytest.mark.parametrize('value', HOSTILE)
+@pytest.mark.parametrize('key', ['bridge', 'vifname', 'mac', 'ip', 'script', 'rate', 'gatewaydev', 'model', 'backend'])
+def test_a_hostile_vif_value_leaves_its_guest_out(key, value):
+    if key == 'model' and value == 'b' * 5000:
+        pytest.skip('a model is any word qemu takes, however long')
+    hostile = dict(FULL, **{key: [value] if key == 'ip' else value})
+    net = network([bridge('xenbr0', ports=['eth0'], addresses=['192.0.2.10/24'])], default=['xenbr0'])
+    _topology, host_vars, unexpressed = adopt(net, [guest('web', FULL), guest('evil', hostile)])
+    assert [one['name'] for one in host_vars['xenfleet_guests']] == ['web']
+    assert all(value not in text for text in flat(host_vars))
+    refused = [item for item in unexpressed if item['what'].startswith('config /etc/xen/evil.cfg: vif 0 ')]
+    assert refused and refused[0]['why'].endswith('its guest is left out (site.yml leaves its config alone)')
+    assert_shown_safely(unexpressed)
+
+
+@pytest.mark.parametrize('value', HOSTILE)
+def test_a_hostile_guest_name_or_config_path_leaves_the_guest_out(value):
+    named = dict(guest('web', FULL), name=value)
+    placed = dict(guest('db', dict(FULL, mac='02:00:c0:00:02:16', vifname='db-0', ip=['192.0.2.22'])), config='/etc/xen/%s.cfg' % value)
+    _topology, host_vars, unexpressed = adopt(network([bridge('xenbr0', ports=['eth0'])]), [named, placed])
+    if '{{' in value or '\n' in value or '\x85' in value or '\u2028' in value or len(value) > 64 or '!' in value or '&' in value:
+        assert host_vars['xenfleet_guests'] == [] or host_vars['xenfleet_guests'][0]['config'] == placed['config']
+    assert all(value not in text for text in flat(host_vars)[:2])
+    assert value not in [one['name'] for one in host_vars['xenfleet_guests']]
+    assert_shown_safely(unexpressed)
+
+
+def test_a_config_path_with_a_template_mark_is_refused():
+    placed = dict(guest('db', FULL), config='/etc/xen/{{ lookup("pipe", "id") }}.cfg')
+    _topology, host_vars, unexpressed = adopt(network([bridge('xenbr0', ports=['eth0'])]), [placed])
+    assert host_vars['xenfleet_guests'] == []
+    assert 'which Ansible would evaluate as a template on the controller' in unexpressed[0]['why']
+
+
+@pytest.mark.parametrize('value', HOSTILE)
+def test_a_hostile_bridge_name_from_the_host_legacy_file_or_xl_conf_is_left_out(value):
+    net = network([bridge('xenbr0', ports=['eth0'], addresses=['192.0.2.10/24']), bridge(value, vifs=['web-0'])], default=['xenbr0'])
+    legacy = dict(present=True, path='/etc/xen/xend-config.sxp', calls=[dict(script='network-bridge', args=dict(bridge=value + '2', netdev='eth1'))],
+                  vif_script=None, wrapper=None, notes=[])
+    xl_conf = dict(path='/etc/xen/xl.conf', present=True, defaults=dict(bridge=value + '3'))
+    _topology, host_vars, unexpressed = adopt(net, [guest('web', dict(FULL, bridge=None))], xl_conf=xl_conf, legacy=legacy)
+    names = [entry['name'] for entry in host_vars['xenfleet_bridges']]
+    assert all(value not in name for name in names) and 'xenbr0' in names
+    assert all(value not in text for text in flat(host_vars))
+    assert_shown_safely(unexpressed)
+
+
+@pytest.mark.parametrize('value', HOSTILE)
+def test_a_hostile_uplink_is_no_variable(value):
+    unexpressed = Unexpressed()
+    uplink, reason = checked_uplink(value, 'netdev= of the legacy network script', unexpressed)
+    assert uplink is None and 'netdev= of the legacy network script' in reason
+    assert reason.isprintable()
+    assert unexpressed.items[0]['what'].startswith('uplink "') and 'set xenfleet_uplink by hand' in unexpressed.items[0]['why']
+    assert_shown_safely(unexpressed.items)
+
+
+def test_a_good_uplink_is_kept():
+    assert checked_uplink('eth0', 'the device of the default route', Unexpressed()) == ('eth0', 'the device of the default route')
