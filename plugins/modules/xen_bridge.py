@@ -17,6 +17,9 @@ description:
   - With O(uplink), the NIC is enslaved to the bridge and its IPv4 and IPv6 addresses, its routes (the default route
     included) and its MAC move to the bridge, so neighbours' ARP caches and DHCP leases stay valid and dom0 keeps its address.
   - The move is ordered so dom0 always has its address and its default route; routes switch with a single netlink replace.
+  - Multipath routes move with every hop through the NIC and its weight (hops through other links stay), and are persisted
+    as C(ip route replace ... nexthop ...) lines. A route through a nexthop object (C(nhid)) is refused before any change,
+    naming the route, since pyroute2 cannot move the object.
   - After the move the module checks that the gateway (or the O(connectivity_check) targets) still answers; if not within
     O(connectivity_timeout) seconds it puts the NIC back exactly as it was and fails.
   - A bridge with no uplink and no ports is a guest-only network.

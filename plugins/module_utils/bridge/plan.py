@@ -31,17 +31,37 @@ def host_problems(spec, view):
         if view.bridge is not None and not spec.uplink and view.bridge_routes:
             problems.append("bridge '%s' carries routes (%s); deleting it would cut dom0 off: give uplink, the NIC that "
                             "takes them back" % (spec.name, ', '.join(route_label(route, spec.name) for route in view.bridge_routes)))
+        elif view.bridge is not None and view.uplink is not None and view.uplink.master == view.bridge.index:
+            problems += nexthop_object_problems(view.bridge_routes, spec.name, spec.uplink, view.unplaced_nexthop_routes)
         return problems
     bridge_index = view.bridge.index if view.bridge is not None else None
     if spec.uplink and view.uplink is None:
         problems.append("uplink '%s' does not exist on this host" % spec.uplink)
     elif spec.uplink and view.uplink.master not in (None, 0, bridge_index):
         problems.append("uplink '%s' is already enslaved to another master (index %s)" % (spec.uplink, view.uplink.master))
+    if spec.uplink and view.uplink is not None:
+        problems += nexthop_object_problems(view.uplink_routes, spec.uplink, spec.name, view.unplaced_nexthop_routes)
     for port, link in sorted(view.port_links.items()):
         if link is None:
             problems.append("ports '%s' does not exist on this host" % port)
         elif link.master not in (None, 0, bridge_index):
             problems.append("ports '%s' is already enslaved to another master (index %s)" % (port, link.master))
+    return problems
+
+
+def nexthop_object_problems(routes, source, target, unplaced):
+    """Routes that would stay behind on source, refused: one through a nexthop object (ip nexthop; nhid) keeps
+    pointing at the NIC, and moving the object needs RTM_NEWNEXTHOP, which pyroute2 (0.7.2 on Debian 12, and 0.9)
+    does not speak. A route through an object whose link the kernel does not name is refused too: it may be source."""
+    problems = ["route '%s' goes through a nexthop object (nhid), which xen_bridge cannot move from %s to %s; "
+                "nothing was changed: replace it with a route through a gateway (ip route replace ... via ... or "
+                "nexthop via ... nexthop via ...), or move the object to %s yourself first"
+                % (route_label(route, source), source, target, target) for route in routes if route.nhid]
+    if unplaced:
+        problems.append("routes %s go through nexthop objects whose link the kernel does not name "
+                        "(net.ipv4.nexthop_compat_mode=0), so xen_bridge cannot tell whether %s carries them; nothing "
+                        "was changed: set net.ipv4.nexthop_compat_mode=1, or replace them with routes through a gateway"
+                        % (', '.join("'%s'" % label for label in unplaced), source))
     return problems
 
 
@@ -54,7 +74,14 @@ def declared_addresses(spec):
 
 
 def default_gateways(routes):
-    return [route.gateway for route in routes if route.gateway and route.dst.endswith('/0')]
+    """The gateways of the default routes, every hop of a multipath one included, each once."""
+    found = []
+    for route in routes:
+        if route.dst.endswith('/0'):
+            for gateway in [route.gateway] + [hop.gateway for hop in route.nexthops]:
+                if gateway and gateway not in found:
+                    found.append(gateway)
+    return found
 
 
 class BridgePlanner:

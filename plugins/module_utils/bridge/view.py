@@ -18,7 +18,8 @@ class HostView:
     """A snapshot; links are None when absent."""
 
     def __init__(self, bridge=None, bridge_ports=None, bridge_addresses=None, bridge_routes=None,
-                 uplink=None, uplink_addresses=None, uplink_routes=None, port_links=None, persisted=None):
+                 uplink=None, uplink_addresses=None, uplink_routes=None, port_links=None, persisted=None,
+                 unplaced_nexthop_routes=None):
         self.bridge = bridge
         self.bridge_ports = bridge_ports or []
         self.bridge_addresses = bridge_addresses or []
@@ -28,6 +29,8 @@ class HostView:
         self.uplink_routes = uplink_routes or []
         self.port_links = port_links or {}
         self.persisted = persisted
+        # routes through a nexthop object on a link the kernel does not name (labels)
+        self.unplaced_nexthop_routes = unplaced_nexthop_routes or []
 
 
 def read_host_view(net, spec, read_file):
@@ -43,6 +46,7 @@ def read_host_view(net, spec, read_file):
         if view.uplink is not None:
             view.uplink_addresses = net.addresses(view.uplink.index)
             view.uplink_routes = net.routes(view.uplink.index)
+            view.unplaced_nexthop_routes = net.unplaced_nexthop_routes()
     view.port_links = dict((port, net.link(port)) for port in spec.ports)
     if spec.persist != 'none' or spec.state == 'absent':
         view.persisted = read_file(spec.persist_path)

@@ -28,6 +28,9 @@ RTPROT_KERNEL = 2
 RTPROT_RA = 9
 RTN_UNICAST = 1
 RT_TABLE_LOCAL = 255
+# RTA_NH_ID: the route goes through a nexthop object (ip nexthop). Neither pyroute2 0.7.2 (Debian 12) nor 0.9
+# names this attribute (it arrives as UNKNOWN) nor has requests for the objects themselves (RTM_NEWNEXTHOP).
+RTA_NH_ID = 30
 BRIDGE_OPTION_ATTRS = {
     'stp': 'IFLA_BR_STP_STATE',
     'forward_delay': 'IFLA_BR_FORWARD_DELAY',
@@ -40,7 +43,12 @@ Link = namedtuple('Link', 'index name kind mac mtu up master bridge')
 # nodad records how the address was added, so a rollback re-adds it the same way.
 Address = namedtuple('Address', 'family address prefixlen permanent nodad')
 Address.__new__.__defaults__ = (False,)
-Route = namedtuple('Route', 'family dst gateway metric table proto scope prefsrc')
+# nexthops: the hops of a multipath route (ip route ... nexthop via A nexthop via B), empty for one path;
+# nhid: the route goes through a nexthop object (ip route ... nhid N).
+Route = namedtuple('Route', 'family dst gateway metric table proto scope prefsrc nexthops nhid')
+Route.__new__.__defaults__ = ((), False)
+# One hop of a multipath route; dev None is the link the route is listed for (and moved with), weight as ip shows it.
+Nexthop = namedtuple('Nexthop', 'gateway dev weight')
 
 
 def address_cidr(address):
@@ -48,15 +56,32 @@ def address_cidr(address):
 
 
 def route_label(route, device):
+    """The route in ip's words (a command line of `ip route replace` once split at spaces)."""
     text = route.dst
+    if route.nhid:
+        text += ' nhid'
     if route.gateway:
         text += ' via %s' % route.gateway
-    text += ' dev %s' % device
+    if not route.nexthops:
+        text += ' dev %s' % device
     if route.metric:
         text += ' metric %d' % route.metric
     if route.table not in (None, 254):
         text += ' table %d' % route.table
+    # ip reads every word after the first `nexthop` as part of a hop, so the hops come last.
+    for hop in route.nexthops:
+        text += ' nexthop%s dev %s weight %d' % (' via %s' % hop.gateway if hop.gateway else '', hop.dev or device, hop.weight)
     return text
+
+
+def uses_nexthop_object(message):
+    """Whether a route message carries RTA_NH_ID, by name or (pyroute2 0.7 and 0.9) as an UNKNOWN attribute."""
+    for name, value in message['attrs']:
+        if name == 'RTA_NH_ID':
+            return True
+        if name == 'UNKNOWN' and isinstance(value, dict) and value.get('header', {}).get('type') == RTA_NH_ID:
+            return True
+    return False
 
 
 class NetlinkError(Exception):
@@ -103,25 +128,53 @@ class Netlink:
         return found
 
     def routes(self, index):
-        """Routes through a link that an administrator or a daemon added.
+        """Routes through a link that an administrator or a daemon added: one path through it, or a multipath
+        route with a hop through it (hops through other links keep their link), or one through a nexthop object
+        on it (nhid set; the kernel names the object's link while net.ipv4.nexthop_compat_mode is 1, its default).
 
         Kernel routes (connected prefixes, link-local) follow the addresses by
         themselves and router-advertisement routes are relearned, so neither is
         part of what must be moved.
         """
         found = []
-        for family in (AF_INET, AF_INET6):
-            for message in self._request('list the routes through link %s' % index, self.ipr.get_routes, family=family, oif=index):
-                table = message.get_attr('RTA_TABLE') or message['table']
-                if (message['proto'] in (RTPROT_KERNEL, RTPROT_RA) or message['type'] != RTN_UNICAST
-                        or table == RT_TABLE_LOCAL or message.get_attr('RTA_OIF') != index):
-                    continue
-                dst = message.get_attr('RTA_DST')
-                default = '0.0.0.0' if family == AF_INET else '::'
-                found.append(Route(family, '%s/%d' % (dst or default, message['dst_len']),
-                                   message.get_attr('RTA_GATEWAY'), message.get_attr('RTA_PRIORITY') or 0,
-                                   table, message['proto'], message['scope'], message.get_attr('RTA_PREFSRC')))
+        names = None
+        for message in self._added_routes('list the routes through link %s' % index):
+            hops = message.get_attr('RTA_MULTIPATH') or []
+            if message.get_attr('RTA_OIF') != index and not any(hop.get('oif') == index for hop in hops):
+                continue
+            nexthops = []
+            for hop in hops:
+                if hop.get('oif') != index and names is None:
+                    names = self.link_names()
+                nexthops.append(Nexthop(_hop_gateway(hop), None if hop.get('oif') == index else names.get(hop.get('oif')),
+                                        hop.get('hops', 0) + 1))
+            found.append(Route(message['family'], _destination(message), message.get_attr('RTA_GATEWAY'),
+                               message.get_attr('RTA_PRIORITY') or 0, message.get_attr('RTA_TABLE') or message['table'],
+                               message['proto'], message['scope'],
+                               message.get_attr('RTA_PREFSRC'), tuple(nexthops), uses_nexthop_object(message)))
         return found
+
+    def unplaced_nexthop_routes(self):
+        """Labels of routes through a nexthop object whose link the kernel does not name
+        (net.ipv4.nexthop_compat_mode=0): no reader here can tell which link they depend on."""
+        return ['%s nhid' % _destination(message) for message in self._added_routes('list the routes')
+                if uses_nexthop_object(message) and message.get_attr('RTA_OIF') is None
+                and not message.get_attr('RTA_MULTIPATH')]
+
+    def _added_routes(self, what):
+        """Unicast route messages of both families outside the local table that neither the kernel nor a router
+        advertisement made. Listed whole and filtered here: a multipath route names no RTA_OIF to filter on."""
+        for family in (AF_INET, AF_INET6):
+            for message in self._request(what, self.ipr.get_routes, family=family):
+                table = message.get_attr('RTA_TABLE') or message['table']
+                if message['proto'] in (RTPROT_KERNEL, RTPROT_RA) or message['type'] != RTN_UNICAST or table == RT_TABLE_LOCAL:
+                    continue
+                yield message
+
+    def link_names(self):
+        """{index: name} of every link."""
+        return dict((message['index'], message.get_attr('IFLA_IFNAME'))
+                    for message in self._request('list links', self.ipr.get_links))
 
     def _link_from_message(self, message):
         info = message.get_attr('IFLA_LINKINFO')
@@ -189,8 +242,12 @@ class Netlink:
         Replacing rather than deleting and re-adding means there is no instant
         without a default route while dom0's address moves.
         """
-        kwargs = dict(dst=route.dst, oif=self.index(name), family=route.family, table=route.table,
-                      proto=route.proto, scope=route.scope)
+        kwargs = dict(dst=route.dst, family=route.family, table=route.table, proto=route.proto, scope=route.scope)
+        if route.nexthops:
+            kwargs['multipath'] = [dict(gateway=hop.gateway, oif=self.index(hop.dev or name), hops=hop.weight - 1)
+                                   for hop in route.nexthops]
+        else:
+            kwargs['oif'] = self.index(name)
         if route.gateway:
             kwargs['gateway'] = route.gateway
         if route.metric:
@@ -204,6 +261,18 @@ class Netlink:
         if not indexes:
             raise NetlinkError('no interface named %s' % name)
         return indexes[0]
+
+
+def _destination(message):
+    dst = message.get_attr('RTA_DST') or ('0.0.0.0' if message['family'] == AF_INET else '::')
+    return '%s/%d' % (dst, message['dst_len'])
+
+
+def _hop_gateway(hop):
+    for name, value in hop.get('attrs') or []:
+        if name == 'RTA_GATEWAY':
+            return value
+    return None
 
 
 def _call(what, call, *args, **kwargs):

@@ -12,7 +12,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.bridge.ifupdown i
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.plan import BridgePlanner
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.spec import BridgeSpec, InvalidSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.view import HostView
-from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address, Link, Route
+from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address, Link, Nexthop, Route
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed
 
 NIC_MAC = '02:00:00:00:00:10'
@@ -218,3 +218,54 @@ def test_removed_bridge_gives_the_uplink_its_static_addresses_not_the_slaac_one(
     names = plan.plan.names()
     assert 'add address 2001:db8:1::10/64 to eth0' in names
     assert 'add address fec0::5054:ff:fe12:3456/64 to eth0' not in names
+
+
+# ---- multipath and nexthop-object routes (issue 18 item 9) ---------------------------------------------
+MULTIPATH4 = Route(AF_INET, '0.0.0.0/0', None, 0, 254, 3, 0, None,
+                   (Nexthop('192.0.2.1', None, 3), Nexthop('192.0.2.2', None, 1)))
+MULTIPATH6 = Route(AF_INET6, '::/0', None, 1024, 254, 3, 0, None,
+                   (Nexthop('2001:db8:1::1', None, 2), Nexthop('2001:db8:1::2', 'eth1', 1)))
+NHID_ROUTE = Route(AF_INET, '203.0.113.0/24', '192.0.2.1', 0, 254, 3, 0, None, (), True)
+
+
+def multipath_view():
+    return HostView(uplink=nic(), uplink_addresses=[PRIMARY, GLOBAL6], uplink_routes=[MULTIPATH4, MULTIPATH6])
+
+
+def test_multipath_routes_move_with_every_hop_and_weight_and_every_gateway_is_checked():
+    built = planner(multipath_view())
+    built.plan_present()
+    assert 'move route 0.0.0.0/0 nexthop via 192.0.2.1 dev eth0 weight 3 nexthop via 192.0.2.2 dev eth0 weight 1 to xenbr0' \
+        in built.plan.names()
+    assert built.checked_targets == ['192.0.2.1', '192.0.2.2', '2001:db8:1::1', '2001:db8:1::2']
+    net = RecordingNet()
+    built = planner(multipath_view(), net=net, checker=lambda targets, timeout: None)
+    built.plan_present()
+    built.plan.apply()
+    assert ('replace_route', 'xenbr0', MULTIPATH4) in net.calls
+    assert ('replace_route', 'xenbr0', MULTIPATH6) in net.calls
+
+
+def test_multipath_routes_are_persisted_as_ip_route_lines_with_hops_last():
+    text = render_bridge_stanza('xenbr0', BRIDGE_OPTIONS, NIC_MAC, None, ['eth0'], [PRIMARY, GLOBAL6], [MULTIPATH4, MULTIPATH6])
+    assert ('up ip route replace 0.0.0.0/0 nexthop via 192.0.2.1 dev xenbr0 weight 3 '
+            'nexthop via 192.0.2.2 dev xenbr0 weight 1') in text
+    assert ('up ip -6 route replace ::/0 metric 1024 nexthop via 2001:db8:1::1 dev xenbr0 weight 2 '
+            'nexthop via 2001:db8:1::2 dev eth1 weight 1') in text
+    assert 'gateway' not in text
+
+
+def test_route_through_a_nexthop_object_is_refused_before_any_step():
+    view = multipath_view()
+    view.uplink_routes.append(NHID_ROUTE)
+    with pytest.raises(InvalidSpec) as error:
+        planner(view)
+    assert "route '203.0.113.0/24 nhid via 192.0.2.1 dev eth0' goes through a nexthop object" in str(error.value)
+
+
+def test_route_through_a_nexthop_object_on_an_unnamed_link_is_refused():
+    view = multipath_view()
+    view.unplaced_nexthop_routes = ['203.0.113.0/24 nhid']
+    with pytest.raises(InvalidSpec) as error:
+        planner(view)
+    assert "'203.0.113.0/24 nhid'" in str(error.value) and 'nexthop_compat_mode=0' in str(error.value)
