@@ -7,7 +7,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -33,6 +35,9 @@ def write_atomic(path, data, mode=None, backup=False):
     stays. A file that exists keeps its owner and group, and its mode unless
     mode is given. The file and then its directory are fsynced, so after a
     crash the name holds the old content or the new one, never an empty file.
+    The temporary file's name carries the writer's PID: a writer killed between
+    the two (SIGKILL, an async timeout) leaves it behind, and the next write of
+    the same file removes it once that PID is gone.
     Returns the backup path when one was made.
     """
     target = os.path.realpath(path) if os.path.islink(path) else path
@@ -46,7 +51,8 @@ def write_atomic(path, data, mode=None, backup=False):
         shutil.copy2(target, backup_path)
     if mode is None:
         mode = existing.st_mode & 0o7777 if existing is not None else 0o644
-    handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(target), dir=directory)
+    _remove_dead_writers_temporaries(directory, os.path.basename(target))
+    handle, temporary = tempfile.mkstemp(prefix='.%s.%d.' % (os.path.basename(target), os.getpid()), dir=directory)
     try:
         with os.fdopen(handle, 'wb') as stream:
             stream.write(data)
@@ -62,6 +68,23 @@ def write_atomic(path, data, mode=None, backup=False):
         raise
     fsync_directory(directory)
     return backup_path
+
+
+def _remove_dead_writers_temporaries(directory, name):
+    """Remove the temporary files of name in directory whose writer (the PID in their name) no longer runs."""
+    pattern = re.compile(r'\.%s\.(\d+)\.[A-Za-z0-9_]+$' % re.escape(name))
+    for entry in os.listdir(directory):
+        match = pattern.match(entry)
+        if match and not _running(int(match.group(1))):
+            remove_file(os.path.join(directory, entry))
+
+
+def _running(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError as error:
+        return error.errno != errno.ESRCH
+    return True
 
 
 def fsync_directory(directory):

@@ -9,6 +9,9 @@ __metaclass__ = type
 
 import os
 import stat
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -72,3 +75,26 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
     with pytest.raises(OSError, match='No space left'):
         write_atomic(str(path), b'new\n')
     assert path.read_text() == 'old\n' and os.listdir(str(tmp_path)) == ['x.cfg']
+
+
+def test_a_writer_killed_mid_write_leaves_a_temporary_the_next_write_removes(tmp_path):
+    """SIGKILL between the temporary file and the rename (what xen_crash does to every module): the target keeps its
+    old content, and the next write of it leaves no temporary file behind."""
+    path = tmp_path / 'x.cfg'
+    path.write_text('old\n')
+    writer = subprocess.Popen([sys.executable, '-c', (
+        'import os, sys, time\n'
+        'from ansible_collections.xenfleet.network.plugins.module_utils.common import atomic_file\n'
+        'atomic_file.os.fsync = lambda descriptor: time.sleep(60)\n'
+        'atomic_file.write_atomic(sys.argv[1], b"new\\n")\n'), str(path)], env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    try:
+        deadline = time.monotonic() + 20
+        while len(os.listdir(str(tmp_path))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        writer.kill()
+        writer.wait()
+    assert len(os.listdir(str(tmp_path))) == 2 and path.read_text() == 'old\n'
+    (tmp_path / '.x.cfg.keep').write_text('not a temporary file of ours\n')
+    write_atomic(str(path), b'newer\n')
+    assert sorted(os.listdir(str(tmp_path))) == ['.x.cfg.keep', 'x.cfg'] and path.read_text() == 'newer\n'
