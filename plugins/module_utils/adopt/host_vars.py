@@ -252,7 +252,7 @@ def legacy_items(legacy, unexpressed):
 
 def xl_default_items(xl_conf, guests, unexpressed):
     for key, value in sorted((xl_conf or {}).get('defaults', {}).items()):
-        users = ['%s/%s' % (guest['name'], vif.get('devid')) for guest in guests if not guest.get('error') for vif in guest['vifs'] if key not in vif]
+        users = ['%s/%s' % (shown(guest['name']), vif.get('devid')) for guest in guests if not guest.get('error') for vif in guest['vifs'] if key not in vif]
         unexpressed.add('%s: vif.default.%s = "%s"' % (xl_conf['path'], shown(key), shown(value)),
                         'the model has no variable for xl.conf\'s vif defaults (the topology role writes its own); '
                         'vifs that rely on it: %s' % (', '.join(users) or 'none'))

@@ -140,6 +140,34 @@ printf 'vif.default.bridge = "xenbr0\n' > "$XEN/xl.conf"
 printf '(network-script network-bridge))\n' > "$XEN/xend-config.sxp"
 in_upstream ansible-playbook -i "$INV/hosts.ini" "$HERE/broken.yml" -e "xen_dir=$XEN" "$@"
 
+echo "== hostile values on the dom0 (issue 18 item 6): no key injected, no refused value in a variable, the file reads back"
+HOSTILE="$WORK/hostile"
+mkdir -p "$HOSTILE/xen" "$HOSTILE/inventory/group_vars"
+cp "$XEN/g1.cfg" "$HOSTILE/xen/g1.cfg"
+# g6 is valid and relies on xl.conf's bridge, whose value is hostile: the bridge is refused, the guest kept.
+printf 'name = "g6"\nvif = [ "mac=02:00:c0:00:02:19,ip=192.0.2.26" ]\n' > "$HOSTILE/xen/g6.cfg"
+printf 'name = "evil1\\nansible_connection: local"\nvif = [ "mac=02:00:c0:00:02:31" ]\n' > "$HOSTILE/xen/evil1.cfg"
+printf 'name = "evil2"\nvif = [ "mac=02:00:c0:00:02:32,vifname=e2\xe2\x80\xa8ansible_host: x" ]\n' > "$HOSTILE/xen/evil2.cfg"
+printf 'name = "evil3"\nvif = [ "mac=02:00:c0:00:02:33,bridge=!!python/object/apply:os.system [id]" ]\n' > "$HOSTILE/xen/evil3.cfg"
+printf 'name = "evil4"\nvif = [ "mac=02:00:c0:00:02:34,ip=&anchor *anchor,rate={{ 7 * 7 }}" ]\n' > "$HOSTILE/xen/evil4.cfg"
+printf 'name = "evil5"\nvif = [ "mac=02:00:c0:00:02:35,vifname=%s" ]\n' "$(printf 'b%.0s' $(seq 300))" > "$HOSTILE/xen/evil5.cfg"
+printf 'name = "evil6"\nvif = [ "mac=02:00:c0:00:02:36,model={x: y}\xc2\x85ansible_user: root" ]\n' > "$HOSTILE/xen/evil6.cfg"
+printf 'name = "g7"\nvif = [ "mac=02:00:c0:00:02:37,bridge=xenbr0" ]\n' > "$HOSTILE/xen/{{ 6 * 7 }}.cfg"
+printf 'vif.default.bridge = "xenbr0\\nansible_connection: local"\nvif.default.script = "vif-bridge\xe2\x80\xa9ansible_become: yes"\n' > "$HOSTILE/xen/xl.conf"
+printf "(network-script 'network-bridge netdev=eth0 bridge=xenbr0')\n(network-script 'network-bridge netdev=eth1\nansible_connection: local bridge=xenbr9 evil=x\xe2\x80\xa8y: z')\n" > "$HOSTILE/xen/xend-config.sxp"
+sed -n '/^\[lab_ssh\]/,/^$/p' "$LAB_DIR/inventory.ini" > "$HOSTILE/inventory/hosts.ini"
+printf '\n[xen_dom0:children]\nlab_ssh\n' >> "$HOSTILE/inventory/hosts.ini"
+cat > "$HOSTILE/inventory/group_vars/xen_dom0.yml" <<YML
+---
+xenfleet_xl_config_dir: $HOSTILE/xen
+xenfleet_adopt_xl_conf: $HOSTILE/xen/xl.conf
+xenfleet_adopt_xend_config: $HOSTILE/xen/xend-config.sxp
+xenfleet_adopt_scripts_dir: $XEN/scripts
+YML
+in_upstream ansible-playbook -i "$HOSTILE/inventory/hosts.ini" xenfleet.network.adopt "$@" | tee "$WORK/adopt_hostile.log"
+"$LAB_PYTHON" "$HERE/check_hostile.py" "$HOSTILE/inventory/host_vars/dom0_ssh.yml" "$HOSTILE/xen"
+in_upstream ansible-playbook -i "$HOSTILE/inventory/hosts.ini" "$HERE/hostile.yml" -e "xen_dir=$HOSTILE/xen" "$@"
+
 echo "== the same dom0 rebuilt by hand as a brouter: a port-less bridge with the guests' gateway, the NIC on its own"
 ip -n "$NS" -batch - <<'IP'
 link set eth0 nomaster
