@@ -27,6 +27,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.vif.bulk import g
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.info import gather, live_vifs, running_domains
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlan
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import (
+    backend_reader,
     dom0_claims,
     locked_directories,
     os_failure,
@@ -170,6 +171,7 @@ def live_steps(module, plans, result):
         module.warn('live: %s, so only the config files were changed' % live['note'])
         return []
     steps = []
+    xenstore_ls = backend_reader(module, xl)
     try:
         running, reason = running_domains(module.run_command, xl)
         if running is None:
@@ -178,7 +180,7 @@ def live_steps(module, plans, result):
             if plan.name not in running:
                 continue
             live['running'].append(plan.name)
-            vifs = live_vifs(module.run_command, xl, plan.name)
+            vifs = live_vifs(module.run_command, xl, plan.name, xenstore_ls)
             live['vifs'][plan.name] = [live_vif_dict(vif) for vif in vifs]
             steps.extend(_guest_live_steps(xl, plan, vifs))
     except (XlOutputError, LivePlanError) as error:

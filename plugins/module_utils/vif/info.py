@@ -35,6 +35,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import (
     network_list_command,
     parse_list,
     parse_network_list,
+    read_backends,
 )
 
 # xl's name for the dom0 device of a vif without vifname.
@@ -58,8 +59,10 @@ def running_domains(run, xl):
         return None, str(error)
 
 
-def live_vifs(run, xl, name):
-    return parse_network_list(xl_output(run, network_list_command(xl, name)))
+def live_vifs(run, xl, name, xenstore_ls=None):
+    """The running vifs of a guest; with xenstore_ls, each with its backend's entries."""
+    vifs = parse_network_list(xl_output(run, network_list_command(xl, name)))
+    return read_backends(run, xenstore_ls, vifs) if xenstore_ls else vifs
 
 
 def _guest_entry(guest):

@@ -177,7 +177,7 @@ def converge_live(module, plan, result):
     live = dict(xl=xl, running=False, vifs=[], commands=[], steps=[], note=None)
     result['live'] = live
     try:
-        view = read_live(module.run_command, xl, params['domain'])
+        view = read_live(module.run_command, xl, params['domain'], backend_reader(module, xl))
         live.update(running=view.running, vifs=[live_vif_dict(vif) for vif in view.vifs], note=view.note)
         if not view.running:
             module.warn('live: %s, so only the config file was changed; the guest gets the change when it next starts' % view.note)
@@ -191,6 +191,18 @@ def converge_live(module, plan, result):
     if steps:
         result['changed'] = True
     return steps
+
+
+def backend_reader(module, xl):
+    """xenstore-ls's path, to compare each running vif's backend entries with its config; None, with a warning
+    when xl is there without it (Debian's xen-utils pull xenstore-utils in)."""
+    if xl is None:
+        return None
+    path = module.get_bin_path('xenstore-ls')
+    if path is None:
+        module.warn('live: xenstore-ls is not installed, so running vifs are compared with their config by MAC only '
+                    '(one left on an old bridge, name or address is not seen)')
+    return path
 
 
 def run_steps(module, steps, result, written):

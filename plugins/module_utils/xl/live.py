@@ -21,8 +21,17 @@ What xl does (tools/xl/xl_vif.c, Xen 4.x):
   `%6d %5d %6d %5d/%-11d %-30s` handle, XenBus state, event channel,
   tx/rx ring references and the backend's xenstore path.
 - `xl list DOMAIN` exits 0 only when the domain exists (runs, or is paused).
-It shows the MAC and devid of each running vif, not its bridge or name:
-idempotence is judged on those two, and on whether the config entry changed.
+
+`xl network-list` shows the MAC and devid of each running vif, not its
+bridge or name. What the vif runs with is in its backend's xenstore
+directory (libxl_nic.c, libxl__set_xenstore_nic, Xen 4.17), read with
+`xenstore-ls -f BACKEND-PATH`: mac, bridge, handle and type always; script
+as an absolute path; vifname, ip, gatewaydev, rate (as
+`BYTES_PER_INTERVAL,INTERVAL_USECS`) and mtu when set. A vif is re-plugged
+when any of them differs from its config entry, so a run killed between
+the config write and `xl network-detach/attach`, or a failed detach, is
+repaired by the next run instead of leaving the vif on its old bridge,
+name or address.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -35,8 +44,9 @@ import re
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import MAC_REGEX, parse_mac
 from ansible_collections.xenfleet.network.plugins.module_utils.xl.vif_spec import render_vif
 
-# One vif of a running guest as `xl network-list` shows it.
-LiveVif = collections.namedtuple('LiveVif', 'devid backend_id mac handle state evtch tx_ring_ref rx_ring_ref backend_path')
+# One vif of a running guest as `xl network-list` shows it; backend: its backend's xenstore entries, None when not read.
+LiveVif = collections.namedtuple('LiveVif', 'devid backend_id mac handle state evtch tx_ring_ref rx_ring_ref backend_path backend',
+                                 defaults=(None,))
 # One command to run: why (for the result and the docs) and the argument list.
 LiveStep = collections.namedtuple('LiveStep', 'description argv')
 # A running domain as `xl list` shows it.
@@ -45,6 +55,10 @@ RunningDomain = collections.namedtuple('RunningDomain', 'name domid state')
 LiveView = collections.namedtuple('LiveView', 'running vifs note')
 
 DOM0_NAME = 'Domain-0'
+# libxl's MTU when the vif line sets none (LIBXL_DEVICE_NIC_MTU_DEFAULT); the entry is written only for another one.
+DEFAULT_MTU = 1500
+# xl's type= and the backend's type entry (libxl_nic_type_to_string).
+BACKEND_TYPES = {'vif': 'vif', 'ioemu': 'vif_ioemu'}
 # XenBus states of a vif's backend (xen/include/public/io/xenbus.h).
 XENBUS_STATES = {1: 'initialising', 2: 'init-wait', 3: 'initialised', 4: 'connected', 5: 'closing', 6: 'closed'}
 
@@ -91,6 +105,11 @@ def detach_command(xl, domain, vif):
     return [xl, 'network-detach', domain, str(vif)]
 
 
+def backend_command(xenstore_ls, path):
+    """`xenstore-ls -f` of a vif's backend directory: one `PATH/KEY = "VALUE"` line per entry, never cut short."""
+    return [xenstore_ls, '-f', path]
+
+
 def command_line(argv):
     """argv as one shell-quoted line, for messages and the result."""
     return ' '.join(part if re.match(r'^[A-Za-z0-9_./:=@%+-]+$', part) else "'%s'" % part.replace("'", "'\\''") for part in argv)
@@ -111,6 +130,102 @@ def parse_network_list(text):
                             int(match.group('handle')), int(match.group('state')), int(match.group('evtch')),
                             int(match.group('tx')), int(match.group('rx')), match.group('path')))
     return vifs
+
+
+_XENSTORE_ESCAPE = re.compile(r'\\(?:([tnr\\])|x([0-9a-fA-F]{2})|([0-7]{3}))')
+_XENSTORE_LINE = re.compile(r'^(?P<path>\S+) = "(?P<value>.*)"$')
+
+
+def _unsanitised(value):
+    """A value as xenstore-ls prints it (sanitise_value: \\t \\n \\r \\\\, \\xNN, \\NNN) back to its text."""
+    def one(match):
+        if match.group(1):
+            return {'t': '\t', 'n': '\n', 'r': '\r', '\\': '\\'}[match.group(1)]
+        return chr(int(match.group(2), 16) if match.group(2) else int(match.group(3), 8))
+    return _XENSTORE_ESCAPE.sub(one, value)
+
+
+def parse_backend(text, path):
+    """The entries directly under path in `xenstore-ls -f path` output, as {key: value}."""
+    entries = {}
+    prefix = path.rstrip('/') + '/'
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        match = _XENSTORE_LINE.match(line)
+        if match is None or not match.group('path').startswith(prefix):
+            raise XlOutputError('xenstore-ls -f %s, line %d: cannot read %r' % (path, number, line))
+        key = match.group('path')[len(prefix):]
+        if '/' not in key:
+            entries[key] = _unsanitised(match.group('value'))
+    return entries
+
+
+def read_backends(run, xenstore_ls, vifs):
+    """vifs, each with the entries of its backend directory; XlOutputError naming the command when one cannot be read."""
+    read = []
+    for vif in vifs:
+        argv = backend_command(xenstore_ls, vif.backend_path)
+        rc, out, err = run(argv)
+        if rc != 0 or not vif.backend_path:
+            raise XlOutputError('%s failed (rc %d): %s; the running vif %d cannot be compared with its config' % (
+                command_line(argv), rc, (err or out).strip(), vif.devid))
+        read.append(vif._replace(backend=parse_backend(out, vif.backend_path)))
+    return read
+
+
+def xenstore_rate(rate):
+    """The backend's rate entry libxl writes for an xl rate= (libxlu_vif.c): '10Mb/s@20ms' -> '25000,20000'.
+
+    None for a form whose reading is not certain here (a leading zero is octal to strtoull).
+    """
+    match = re.match(r'^([1-9][0-9]*)([GMK]?)([Bb])/s(?:@([1-9][0-9]*)([mu]?)s?)?$', rate)
+    if match is None:
+        return None
+    per_second = int(match.group(1)) * {'G': 10 ** 9, 'M': 10 ** 6, 'K': 10 ** 3, '': 1}[match.group(2)]
+    if match.group(3) == 'b':
+        per_second //= 8
+    usecs = 50000
+    if match.group(4):
+        usecs = int(match.group(4)) * {'': 10 ** 6, 'm': 1000, 'u': 1}[match.group(5)]
+    return '%d,%d' % (per_second * usecs // 1000000, usecs)
+
+
+def backend_differences(spec, backend):
+    """What the running vif's backend entries say that its config entry does not, one phrase each.
+
+    A key the entry leaves unset is compared only where xl has no default of
+    its own or of xl.conf's for it (vifname, ip, rate, mtu); bridge, script,
+    gatewaydev and type are compared when the entry sets them.
+    """
+    wanted = {}
+    if spec.bridge is not None:
+        wanted['bridge'] = spec.bridge
+    if spec.gatewaydev is not None:
+        wanted['gatewaydev'] = spec.gatewaydev
+    if spec.type is not None and spec.type in BACKEND_TYPES:
+        wanted['type'] = BACKEND_TYPES[spec.type]
+    wanted['vifname'] = spec.vifname
+    wanted['ip'] = ' '.join(spec.ip) if spec.ip else None
+    if spec.rate is None or xenstore_rate(spec.rate) is not None:
+        wanted['rate'] = xenstore_rate(spec.rate) if spec.rate is not None else None
+    differences = []
+    for key, value in sorted(wanted.items()):
+        found = backend.get(key)
+        if key == 'ip' and found is not None:
+            found = ' '.join(found.split())
+        if found != value:
+            differences.append('its %s is %s, the config says %s' % (
+                key, found if found is not None else 'unset', value if value is not None else 'none'))
+    if spec.script is not None:
+        found = backend.get('script') or ''
+        if not (found == spec.script or not spec.script.startswith('/') and found.endswith('/' + spec.script)):
+            differences.append('its script is %s, the config says %s' % (found or 'unset', spec.script))
+    mtu = int(spec.mtu) if spec.mtu is not None and str(spec.mtu).isdigit() else DEFAULT_MTU
+    found_mtu = backend.get('mtu') or str(DEFAULT_MTU)
+    if found_mtu != str(mtu):
+        differences.append('its mtu is %s, the config says %d' % (found_mtu, mtu))
+    return differences
 
 
 def parse_list(text):
@@ -136,10 +251,11 @@ def live_vif_dict(vif):
 
 # ---------------------------------------------------------------- reading
 
-def read_live(run, xl, domain):
+def read_live(run, xl, domain, xenstore_ls=None):
     """LiveView of domain: whether it runs, its vifs, and a note saying why nothing live can be done.
 
     run: AnsibleModule.run_command or a stand-in. xl: xl's path, or None when it is not installed.
+    xenstore_ls: its path, to read each vif's backend entries; None leaves them unread.
     """
     if xl is None:
         return LiveView(False, [], 'xl is not installed on this host')
@@ -151,7 +267,8 @@ def read_live(run, xl, domain):
     rc, out, err = run(argv)
     if rc != 0:
         raise XlOutputError('%s failed (rc %d): %s' % (command_line(argv), rc, err.strip() or out.strip()))
-    return LiveView(True, parse_network_list(out), None)
+    vifs = parse_network_list(out)
+    return LiveView(True, read_backends(run, xenstore_ls, vifs) if xenstore_ls else vifs, None)
 
 
 # ---------------------------------------------------------------- planning
@@ -161,8 +278,10 @@ def plan_live(xl, domain, live_vifs, vif_plan, state, match_mac=None):
 
     vif_plan: the _vif_plan.VifPlan of the file. With state=present the vif
     is attached when the guest has no vif with its devid, and re-plugged
-    (detached, then attached) when that vif's MAC differs or its config
-    entry changed: xl cannot change a running vif in place. With
+    (detached, then attached) when that vif's MAC differs, any entry of its
+    backend differs from the config entry (backend_differences; when the
+    backend was read), or its config entry changed: xl cannot change a
+    running vif in place. With
     state=absent, the running vif the removed entry describes is detached:
     found by its MAC when the entry has one, else by its devid; when the
     file no longer has the entry, a vif with the matched MAC is detached.
@@ -183,8 +302,11 @@ def plan_live(xl, domain, live_vifs, vif_plan, state, match_mac=None):
     if not current:
         return [attach]
     reason = None
+    differences = backend_differences(after, current[0].backend) if current[0].backend is not None else []
     if after.mac is not None and current[0].mac != after.mac:
         reason = 'its MAC is %s, the config says %s' % (current[0].mac, after.mac)
+    elif differences:
+        reason = '; '.join(differences)
     elif vif_plan.changed and vif_plan.before is not None:
         reason = 'its config entry changed'
     if reason is None:

@@ -19,6 +19,9 @@ from ansible_collections.xenfleet.network.plugins.module_utils.xl.live import (
     LiveVif,
     XlOutputError,
     attach_command,
+    backend_differences,
+    parse_backend,
+    xenstore_rate,
     command_line,
     detach_command,
     live_vif_dict,
@@ -215,3 +218,104 @@ def test_an_entry_already_gone_from_the_file_is_still_detached_by_the_matched_ma
     assert argvs(plan_live(XL, 'web', live((3, '02:00:0a:00:00:99', 4)), plan, 'absent', match_mac='02:00:0a:00:00:99')) == [
         [XL, 'network-detach', 'web', '02:00:0a:00:00:99']]
     assert plan_live(XL, 'web', [], plan, 'absent', match_mac='02:00:0a:00:00:99') == []
+
+
+# ---------------------------------------------------------------- the backend's xenstore entries (issue 18 item 8)
+
+BACKEND = '/local/domain/0/backend/vif/7/0'
+# What libxl__set_xenstore_nic (Xen 4.17) writes for web's vif 0, as `xenstore-ls -f` prints it.
+WEB_BACKEND = dict(**{'frontend-id': '7', 'online': '1', 'state': '4', 'hotplug-status': 'connected'},
+                   script='/etc/xen/scripts/vif-bridge', vifname='web-0', mac='02:00:0a:00:00:05', ip='10.0.0.5', bridge='xenbr0',
+                   handle='0', type='vif')
+
+
+def xenstore_ls(entries, path=BACKEND):
+    return ''.join('%s/%s = "%s"\n' % (path, key, value) for key, value in entries.items())
+
+
+def test_xenstore_ls_output_is_read_and_unsanitised():
+    text = xenstore_ls(dict(WEB_BACKEND, ip='10.0.0.5 10.0.0.6', odd='a\\nb\\x41\\101\\\\')) + BACKEND + '/statistics/rx = "5"\n'
+    entries = parse_backend(text, BACKEND)
+    assert entries['ip'] == '10.0.0.5 10.0.0.6' and entries['odd'] == 'a\nbAA\\'
+    assert 'statistics/rx' not in entries and entries['bridge'] == 'xenbr0'
+
+
+def test_xenstore_ls_output_of_another_path_is_an_error():
+    with pytest.raises(XlOutputError, match='line 1: cannot read'):
+        parse_backend('/local/domain/0/backend/vif/8/0/mac = "x"\n', BACKEND)
+
+
+@pytest.mark.parametrize('rate, entry', [
+    ('10Mb/s@20ms', '25000,20000'), ('1MB/s', '50000,50000'), ('100Mb/s', '625000,50000'), ('5KB/s@2s', '10000,2000000'),
+    ('1GB/s@100us', '100000,100'), ('8b/s@1', '1,1000000'), ('010Mb/s', None), ('fast', None),
+])
+def test_rate_as_libxl_writes_it(rate, entry):
+    assert xenstore_rate(rate) == entry
+
+
+def running(**entries):
+    return live((0, '02:00:0a:00:00:05', 4))[0]._replace(backend=dict(WEB_BACKEND, **entries))
+
+
+def test_a_vif_whose_backend_matches_its_entry_needs_nothing():
+    plan = plan_vif_change(WEB, devid=0, desired={'bridge': 'xenbr0'})
+    assert plan_live(XL, 'web', [running()], plan, 'present') == []
+    # libxl's default MTU may be written or not; a relative script is looked for under Xen's script directory
+    spec = parse_vif('mac=02:00:0a:00:00:05,bridge=xenbr0,ip=10.0.0.5,vifname=web-0,script=vif-bridge,mtu=1500')
+    assert backend_differences(spec, dict(WEB_BACKEND, mtu='1500')) == backend_differences(spec, WEB_BACKEND) == []
+
+
+@pytest.mark.parametrize('entries, reason', [
+    (dict(bridge='xenbr1'), 'its bridge is xenbr1, the config says xenbr0'),
+    (dict(vifname='vif7.0'), 'its vifname is vif7.0, the config says web-0'),
+    (dict(ip='10.0.0.99'), 'its ip is 10.0.0.99, the config says 10.0.0.5'),
+    (dict(rate='25000,20000'), 'its rate is 25000,20000, the config says none'),
+    (dict(mtu='9000'), 'its mtu is 9000, the config says 1500'),
+    (dict(bridge='xenbr1', vifname='old-0'), 'its bridge is xenbr1, the config says xenbr0; its vifname is old-0, the config says web-0'),
+])
+def test_a_running_vif_left_on_its_old_bridge_name_or_address_is_replugged(entries, reason):
+    # the config was written by a run killed before xl: the file no longer changes
+    plan = plan_vif_change(WEB, devid=0, desired={'bridge': 'xenbr0'})
+    assert not plan.changed
+    steps = plan_live(XL, 'web', [running(**entries)], plan, 'present')
+    assert argvs(steps) == [
+        [XL, 'network-detach', 'web', '0'],
+        [XL, 'network-attach', 'web', 'mac=02:00:0a:00:00:05', 'bridge=xenbr0', 'ip=10.0.0.5', 'vifname=web-0', 'devid=0']]
+    assert steps[0].description == 'detach vif 0 from running guest web (%s)' % reason
+
+
+@pytest.mark.parametrize('line, entries, differs', [
+    ('mac=02:00:0a:00:00:05,script=/usr/local/vif-x', dict(script='/etc/xen/scripts/vif-x'), 'its script is /etc/xen/scripts/vif-x'),
+    ('mac=02:00:0a:00:00:05,script=vif-route', dict(script='/etc/xen/scripts/vif-bridge'), 'its script is /etc/xen/scripts/vif-bridge'),
+    ('mac=02:00:0a:00:00:05,type=ioemu', dict(type='vif'), 'its type is vif, the config says vif_ioemu'),
+    ('mac=02:00:0a:00:00:05,gatewaydev=eth1', dict(gatewaydev='eth0'), 'its gatewaydev is eth0, the config says eth1'),
+    ('mac=02:00:0a:00:00:05,rate=10Mb/s@20ms', dict(rate='12500,20000'), 'its rate is 12500,20000, the config says 25000,20000'),
+    ('mac=02:00:0a:00:00:05,mtu=9000', {}, 'its mtu is 1500, the config says 9000'),
+])
+def test_each_key_the_backend_carries_is_compared(line, entries, differs):
+    backend = dict(mac='02:00:0a:00:00:05', bridge='xenbr0', handle='0', type='vif', script='/etc/xen/scripts/vif-bridge')
+    found = backend_differences(parse_vif(line), dict(backend, **entries))
+    assert len(found) == 1 and found[0].startswith(differs)
+
+
+def test_keys_xl_defaults_are_not_compared_when_the_entry_leaves_them_out():
+    backend = dict(mac='02:00:0a:00:00:05', bridge='xenbr7', handle='0', type='vif_ioemu', script='/etc/xen/scripts/vif-nat',
+                   gatewaydev='eth3')
+    assert backend_differences(parse_vif('mac=02:00:0a:00:00:05'), backend) == []
+
+
+def test_backends_are_read_with_xenstore_ls(fake_xl):
+    xl = fake_xl({('list', 'web'): (0, 'Name ...\nweb 7 1024 2 -b---- 3.0\n', ''),
+                 ('network-list', 'web'): (0, network_list((0, '02:00:0a:00:00:05', 4)), ''),
+                 ('-f', BACKEND): (0, xenstore_ls(WEB_BACKEND), '')})
+    view = read_live(xl, XL, 'web', xenstore_ls='/usr/bin/xenstore-ls')
+    assert xl.calls[-1] == ['/usr/bin/xenstore-ls', '-f', BACKEND]
+    assert view.vifs[0].backend == WEB_BACKEND
+    assert live_vif_dict(view.vifs[0])['backend']['bridge'] == 'xenbr0'
+
+
+def test_a_backend_that_cannot_be_read_is_an_error(fake_xl):
+    xl = fake_xl({('list', 'web'): (0, '', ''), ('network-list', 'web'): (0, network_list((0, '02:00:0a:00:00:05', 4)), ''),
+                 ('-f', BACKEND): (1, '', 'xenstore-ls: xs_directory (%s): No such file or directory' % BACKEND)})
+    with pytest.raises(XlOutputError, match='xenstore-ls -f .*vif/7/0 failed .rc 1.: .*No such file.*the running vif 0 cannot be compared'):
+        read_live(xl, XL, 'web', xenstore_ls='/usr/bin/xenstore-ls')
