@@ -158,7 +158,9 @@ class Ruleset:
     def __init__(self, tool, chains=None, jump=False):
         self.tool = tool
         self.chains = OrderedDict(chains or ())
-        self.jump = jump
+        self.jump = jump  # PREROUTING's first rule is our one jump; nothing before it can accept a frame unfiltered
+        self.jumps = int(jump)  # how many jumps to XENFLEET-AS PREROUTING has, wherever they are
+        self.drifted = set()  # chains to rewrite although their rules read the same (iptables_structure)
         self.counters = {}  # (chain, index) -> (packets, bytes)
 
     def vif_names(self):
@@ -195,16 +197,22 @@ def ours(chain):
 def parse_save(tool, text, ethertype_names=None):
     """Ruleset of our chains from `*-save -c` output (one table)."""
     ruleset = Ruleset(tool)
+    first = True
     for line in text.splitlines():
         if line.startswith(':') and ours(line[1:].split()[0]):
-            ruleset.chains.setdefault(line[1:].split()[0], [])
+            declared = line[1:].split()
+            ruleset.chains.setdefault(declared[0], [])
+            if tool == 'eb' and declared[1:2] != ['RETURN']:
+                ruleset.drifted.add(declared[0])  # an ebtables chain's policy is a rule at its end, ours have none
             continue
         match = RULE_LINE.match(line.strip())
         if not match:
             continue
         packets, octets, chain, rule = match.groups()
-        if chain == 'PREROUTING' and rule == JUMP:
-            ruleset.jump = True
+        if chain == 'PREROUTING':
+            ruleset.jumps += rule == JUMP
+            ruleset.jump = ruleset.jumps == 1 and (ruleset.jump or (first and rule == JUMP))
+            first = False
         elif ours(chain):
             if tool == 'eb':
                 rule = normalize_ethertypes(rule, ethertype_names or {})
@@ -281,13 +289,14 @@ def transition_script(before, after):
     counters of the others keep counting; chains no longer wanted are flushed and deleted.
     """
     tool = after.tool
-    changed = [chain for chain, rules in after.chains.items() if before.chains.get(chain) != rules]
+    changed = [chain for chain, rules in after.chains.items() if before.chains.get(chain) != rules or chain in before.drifted]
     stale = [chain for chain in before.chains if chain not in after.chains]
     lines = [_declare(tool, chain) for chain in changed + stale]
-    if after.jump and not before.jump:
-        lines.append('-I PREROUTING 1 %s' % JUMP)
-    if before.jump and not after.jump:
-        lines.append('-D PREROUTING %s' % JUMP)
+    if after.jump != before.jump or before.jumps > int(before.jump):
+        # A jump not first (or twice) is taken out and put back first.
+        lines.extend('-D PREROUTING %s' % JUMP for dummy in range(before.jumps))
+        if after.jump:
+            lines.append('-I PREROUTING 1 %s' % JUMP)
     for chain in changed:
         lines.extend('-A %s %s' % (chain, rule) for rule in after.chains[chain])
     lines.extend('-X %s' % chain for chain in stale)

@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import iptables as render
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.change import Change
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_structure import drifted_names
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
 
 DEFAULT_PERSIST_PREFIX = '/etc/iptables/xenfleet-antispoof'
@@ -31,9 +32,11 @@ class IptablesError(Exception):
 class IptablesBackend:
     name = 'iptables'
 
-    def __init__(self, run_command, tools, persist_path=None):
+    def __init__(self, run_command, tools, persist_path=None, reference=None):
         self.run_command = run_command
         self.tools = tools  # {tool: (save path, restore path)}
+        # What tells chains changed by hand that the -save tools print as ours (iptables_structure; None: lines only).
+        self.reference = reference
         self.persist_prefix = persist_path or DEFAULT_PERSIST_PREFIX
         self.rulesets = {}
         text = read_bytes(ETHERTYPES_FILE)
@@ -92,7 +95,7 @@ class IptablesBackend:
     refresh_counters = read
 
     def present(self):
-        return any(ruleset.chains or ruleset.jump for ruleset in self.rulesets.values())
+        return any(ruleset.chains or ruleset.jumps for ruleset in self.rulesets.values())
 
     def counters(self, names):
         counters, unlisted = render.vif_counters(self.rulesets)
@@ -101,8 +104,14 @@ class IptablesBackend:
 
     def plan_present(self, spec):
         desired = render.desired_rulesets(spec, self.rulesets)
+        repaired = self.reference.mark(self.rulesets, desired) if self.reference else drifted_names(self.rulesets)
         persist = dict((self.persist_paths()[tool], render.boot_script(desired[tool])) for tool in render.TOOLS)
-        return self._change(desired, persist, 'load iptables, ip6tables and ebtables chains (%d vifs)' % len(desired['v4'].vif_names()))
+        summary = 'load iptables, ip6tables and ebtables chains (%d vifs)' % len(desired['v4'].vif_names())
+        if repaired:
+            summary += '; repairs %s, changed by hand' % ', '.join(repaired)
+        if any(ruleset.jumps and not ruleset.jump for ruleset in self.rulesets.values()):
+            summary += '; puts the jump to %s first in PREROUTING' % render.DISPATCH
+        return self._change(desired, persist, summary)
 
     def plan_absent(self, remove_files=True):
         empty = dict((tool, render.Ruleset(tool)) for tool in render.TOOLS)
@@ -115,7 +124,11 @@ class IptablesBackend:
         current = dict(self.rulesets)
         return Change(summary if any(forward.values()) else None, lambda: self._restore(forward, backward),
                       lambda: self._restore(backward, forward), lambda: self._test(forward),
-                      lambda: render.render_text(current), render.render_text(desired), persist, desired['v4'].vif_names())
+                      lambda: self._before_text(current), render.render_text(desired), persist, desired['v4'].vif_names())
+
+    def _before_text(self, current):
+        text = render.render_text(current)
+        return text + self.reference.describe(current) if self.reference else text
 
     def _restore(self, scripts, inverse):
         """Load each tool's script; if one tool refuses, the tools already loaded are put back, so all or none change."""

@@ -15,6 +15,7 @@ import os
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import BRIDGE_SYSCTLS_ON, IptablesBackend, IptablesError
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_structure import IptablesReference
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import BRIDGE_SYSCTLS_OFF, NftBackend
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.structure import ScratchReference
@@ -62,7 +63,8 @@ def make_backends(module, spec):
     if spec.backend == 'iptables' and tools is None:
         module.fail_json(msg='backend iptables needs the nf_tables-backed tools iptables-nft-restore, ip6tables-nft-restore '
                              'and ebtables-nft-restore (and their -save); iptables-legacy is never used')
-    iptables = IptablesBackend(module.run_command, tools, path if spec.backend == 'iptables' else None) if tools else None
+    checker = IptablesReference(module.run_command, nft_path, module.get_bin_path('unshare'), tools) if tools else None
+    iptables = IptablesBackend(module.run_command, tools, path if spec.backend == 'iptables' else None, checker) if tools else None
     return (nft, iptables) if spec.backend == 'nftables' else (iptables, nft)
 
 

@@ -28,8 +28,8 @@ import json
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftError, parse_json_listing, replace_table_script
 
-# Loads the script from stdin in a namespace of its own, then lists the table there; "$0" is nft.
-SCRATCH_SCRIPT = '"$0" -f - && "$0" -j list table "$1" "$2"'
+# Runs the loader ("$@", reading its script from stdin) in a namespace of its own, then lists the table there.
+SCRATCH_SCRIPT = 'nft="$0" family="$1" table="$2"; shift 2; "$@" && "$nft" -j list table "$family" "$table"'
 
 
 def _without_counter_values(value):
@@ -40,6 +40,13 @@ def _without_counter_values(value):
     return value
 
 
+def rule_body(rule):
+    """A rule of a listing as compared: without its handle and counter values."""
+    body = dict((key, value) for key, value in rule.items() if key != 'handle')
+    body['expr'] = _without_counter_values(body.get('expr'))
+    return body
+
+
 def structure_of(objects):
     """The objects of a table listing with what legitimately varies left out, in a stable order."""
     found = []
@@ -47,9 +54,10 @@ def structure_of(objects):
         for kind in ('table', 'chain', 'rule', 'set', 'map', 'flowtable', 'counter', 'quota', 'ct helper', 'limit'):
             if kind not in entry:
                 continue
-            body = dict((key, value) for key, value in entry[kind].items() if key not in ('handle', 'elem'))
             if kind == 'rule':
-                body['expr'] = _without_counter_values(body.get('expr'))
+                body = rule_body(entry[kind])
+            else:
+                body = dict((key, value) for key, value in entry[kind].items() if key not in ('handle', 'elem'))
             found.append(json.dumps({kind: body}, sort_keys=True))
     return sorted(found)
 
@@ -70,14 +78,23 @@ class ScratchReference:
         """The reference for one family, or None when no scratch namespace can be had (then nothing is compared)."""
         if family in self.cache:
             return self.cache[family]
-        result = None
-        if self.unshare_path:
-            argv = [self.unshare_path, '--net', '--', '/bin/sh', '-c', SCRATCH_SCRIPT, self.nft_path, family, table]
-            rc, out, dummy = self.run_command(argv, data=replace_table_script(family, table, body))
-            if rc == 0:
-                try:
-                    result = structure_of(parse_json_listing(out, 'nft -j list table %s %s (scratch namespace)' % (family, table)))
-                except NftError:
-                    result = None
+        objects = scratch_listing(self.run_command, self.unshare_path, self.nft_path, family, table,
+                                  [self.nft_path, '-f', '-'], replace_table_script(family, table, body))
+        result = None if objects is None else structure_of(objects)
         self.cache[family] = result
         return result
+
+
+def scratch_listing(run_command, unshare_path, nft_path, family, table, loader, script):
+    """The objects of one table as the kernel lists it after loader (an argv reading script on stdin) ran in a
+    scratch network namespace; None when no such namespace can be had or the loader refused."""
+    if not unshare_path or not nft_path:
+        return None
+    argv = [unshare_path, '--net', '--', '/bin/sh', '-c', SCRATCH_SCRIPT, nft_path, family, table] + list(loader)
+    rc, out, dummy = run_command(argv, data=script)
+    if rc != 0:
+        return None
+    try:
+        return parse_json_listing(out, 'nft -j list table %s %s (scratch namespace)' % (family, table))
+    except NftError:
+        return None
