@@ -27,7 +27,12 @@ description:
     C(ebtables-restore), C(iptables-restore) and C(ip6tables-restore) C(--noflush), reached through br_netfilter with
     C(-m physdev), and exempts bridged guest traffic from conntrack. Its cost per packet grows with the number of vifs.
   - Applying one backend removes what the other one loaded. Nothing else in the host's ruleset is read, changed or flushed.
-  - Accepted and dropped packets and bytes are counted per vif and returned.
+  - The policy of a vif also covers its emulated NIC, the tap QEMU plugs beside it for an HVM guest (C(<name>-emu), as
+    xl names it under both naming schemes; see O(vifs[].name)), with the same MACs, addresses and checks. A PV guest
+    has no such device, and the elements naming it match nothing.
+  - Frames from a port or interface without a policy are dropped by name (O(vif_patterns)) or, once O(host_interfaces)
+    declares dom0's own interfaces, whatever their name, bridged or routed.
+  - Accepted and dropped packets and bytes are counted per vif (its emulated NIC's included) and returned.
   - See C(docs/xen_antispoof.md) in the collection for the design, the threat matrix and benchmarks.
 author:
   - xenfleet.network developers (@xenfleet)
@@ -52,6 +57,11 @@ options:
       name:
         description:
           - The vif's name in dom0, at most 15 characters of letters, digits, C(.), C(_) and C(-), not C(.) or C(..).
+          - The policy also covers the vif's emulated NIC, C(<name>-emu). For C(vifDOMID.DEVID) names longer than 11
+            characters that is QEMU's cut of it to 15 characters (C(vif12345.100-em)). A C(vifname) of 12 characters or
+            more has no emulated NIC of its own name (C(vif-common.sh) cannot rename the tap, and its hotplug script
+            stops before plugging it anywhere).
+          - A vif may not be named as another vif's emulated NIC, nor its emulated NIC be trusted or dom0's own.
         type: str
         required: true
       state:
@@ -126,21 +136,36 @@ options:
     default: false
   trusted_ports:
     description:
-      - Bridge ports that pass unfiltered, such as the uplink. A trailing C(*) matches every name with that beginning.
+      - Bridge ports and interfaces that pass unfiltered, such as the uplink. A trailing C(*) matches every name with
+        that beginning.
       - Omit to keep the trusted ports already configured.
+    type: list
+    elements: str
+  host_interfaces:
+    description:
+      - dom0's own interfaces besides O(trusted_ports) - its bridges, other NICs, VPNs, and the ports of bridges that
+        are not Xen's (Docker's C(veth*)). A trailing C(*) is a wildcard. C(lo) is always one.
+      - Declaring them (even as an empty list) closes dom0 - with O(unlisted_vifs=drop), a frame arriving on any port
+        or interface that is not a vif (or emulated NIC) with a policy, trusted, C(lo) or listed here is dropped,
+        whatever its name, bridged (every bridge's ports - the bridge family cannot tell bridges apart on kernels
+        without C(nft_meta_bridge), nor can ebtables) or routed (in the C(inet) table, which then always exists).
+      - Forgetting one cuts dom0's traffic on it; the roles declare the uplink and the bridges they make.
+      - Omit to keep what is declared (nothing at first - then only O(vif_patterns) drop).
     type: list
     elements: str
   unlisted_vifs:
     description:
-      - What happens to frames from a bridge port that matches O(vif_patterns), is not trusted and has no policy.
-      - V(drop) (secure by default) or V(accept).
+      - What happens to frames from a port or interface without a policy that is not trusted or dom0's own - V(drop)
+        (secure by default) those whose name matches O(vif_patterns), and every one once O(host_interfaces) are
+        declared; V(accept) all of them.
     type: str
     choices: [drop, accept]
     default: drop
   vif_patterns:
     description:
-      - Names of guest ports, for O(unlisted_vifs). A trailing C(*) is a wildcard. Ports matching none of them
-        (other bridges' ports, for example Docker's) are never touched.
+      - Names of guest ports and routed vifs, dropped without a policy (O(unlisted_vifs)) even while O(host_interfaces)
+        are not declared. A trailing C(*) is a wildcard. Until O(host_interfaces) are declared, ports matching none of
+        them (other bridges' ports, for example Docker's) are never touched.
     type: list
     elements: str
     default: ['vif*', 'tap*']
@@ -259,6 +284,15 @@ EXAMPLES = r'''
       - name: vif7.0
         state: absent
 
+- name: Close dom0 - any port or interface without a policy is dropped, whatever its name, except dom0's own
+  xenfleet.network.xen_antispoof:
+    trusted_ports: [eth0]
+    host_interfaces: [xenbr0, xenbr1, wg0]
+    vifs:
+      - name: web-0                # its emulated NIC web-0-emu gets the same policy
+        mac: ['00:16:3e:00:00:19']
+        ipv4: [192.0.2.40]
+
 - name: Remove everything the collection added, in both backends
   xenfleet.network.xen_antispoof:
     state: absent
@@ -304,7 +338,9 @@ counters:
   type: dict
   sample: {"vif1.0": {"accepted": {"packets": 1520, "bytes": 190342}, "dropped": {"packets": 3, "bytes": 180}}}
 unlisted:
-  description: Packets and bytes dropped because they came from a port matching O(vif_patterns) without a policy.
+  description:
+    - Packets and bytes dropped because they came from a port or interface without a policy, by O(vif_patterns) or
+      because it is not dom0's own (O(host_interfaces)).
   returned: always
   type: dict
   sample: {"packets": 0, "bytes": 0}
@@ -396,6 +432,7 @@ def main():
             vifs=dict(type='list', elements='dict', options=vif_options, default=[], required_if=[('state', 'present', ['mac'])]),
             purge=dict(type='bool', default=False),
             trusted_ports=dict(type='list', elements='str'),
+            host_interfaces=dict(type='list', elements='str'),
             unlisted_vifs=dict(type='str', choices=['drop', 'accept'], default='drop'),
             vif_patterns=dict(type='list', elements='str', default=['vif*', 'tap*']),
             backend=dict(type='str', choices=['nftables', 'iptables'], default='nftables'),

@@ -28,17 +28,31 @@ import ipaddress
 import re
 from collections import OrderedDict
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import ETHERTYPES, parse_mac
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import ETHERTYPES, emulated_twin, parse_mac
 
 DISPATCH = 'XENFLEET-AS'
 TOOLS = ('eb', 'v4', 'v6')
 TABLES = {'eb': 'nat', 'v4': 'raw', 'v6': 'raw'}
-VIF_CHAINS = {'eb': ('XFAS-', 'XFARP-', 'XFAIP-'), 'v4': ('XFAS-',), 'v6': ('XFAS-', 'XFSRC-')}
+VIF_CHAINS = {'eb': ('XFAS-', 'XFARP-', 'XFAIP-'), 'v4': ('XFAS-', 'XFDH-'), 'v6': ('XFAS-', 'XFSRC-', 'XFND-')}
 JUMP = '-j %s' % DISPATCH
 NOTRACK_MARK = 0x1000000
 MARK = '0x%x/0x%x' % (NOTRACK_MARK, NOTRACK_MARK)
 ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 = ETHERTYPES['arp'], ETHERTYPES['ipv4'], ETHERTYPES['ipv6']
 ND_TARGET_OFFSET = 48  # IPv6 header (40) + ICMPv6 type, code, checksum, flags (8)
+# u32 locations as iptables-save prints them. IPv6: payload length, next header (no extension header: RFC 6980 forbids
+# fragmented ND) and the ICMPv6 type; IPv4: neither more fragments nor an offset, and BOOTP's htype and hlen (Ethernet,
+# 6) and chaddr, counted from the UDP header, behind an IPv4 header of any length.
+U32_IPV6_SHAPE, U32_ICMPV6_TYPE = '0x4>>0x8', '0x28>>0x18'
+U32_IPV4_WHOLE, U32_BOOTP_HARDWARE = '0x4&0x3fff=0x0', '0x0>>0x16&0x3c@0x8>>0x8&0xffff=0x106'
+U32_CHADDR_HEAD, U32_CHADDR_TAIL = '0x0>>0x16&0x3c@0x24', '0x0>>0x16&0x3c@0x28>>0x10'  # its first four bytes, its last two
+ND_SHAPES = (  # (ICMPv6 type, IPv6 payload length, offset of the one link-layer address option, its type): RS, NS, NA
+    (133, 8, None, None), (133, 16, 48, 1), (135, 24, None, None), (135, 32, 64, 1), (136, 24, None, None), (136, 32, 64, 2))
+ND_NONCE = 14  # RFC 7527, in duplicate address detection only
+# A first fragment must carry the upper-layer header (RFC 7112), or the port and type checks after it miss (iptables-nft
+# turns -m udp into a payload match that fails quietly on a missing header). IPv4: 8 bytes of it. IPv6, which u32 cannot
+# walk: the fragment header right after the IPv6 header, then 20 bytes of TCP, UDP or ICMPv6.
+FIRST_FRAGMENT = {'v4': '-m u32 --u32 "0x4&0x3fff=0x2000" -m u32 ! --u32 "0x0>>0x16&0x3c@0x4=0x0:0xffffffff" -j DROP',
+                  'v6': '-m frag --fragfirst -m u32 ! --u32 "0x4>>0x8&0xff=0x2c&&0x28>>0x18=0x6,0x11,0x3a&&0x40=0x0:0xffffffff" -j DROP'}
 RULE_LINE = re.compile(r'^(?:\[(\d+):(\d+)\] )?-A (\S+) (.*)$')
 ETHERTYPE_OPTION = re.compile(r'-p (! )?(\S+)')
 DISPATCH_VIF = re.compile(r'(?:--physdev-in|-i) (\S+) ')
@@ -106,20 +120,58 @@ def vif_chains(vif):
     chains = {'eb': OrderedDict(), 'v4': OrderedDict(), 'v6': OrderedDict()}
     if not vif.routed:
         chains['eb'].update(_eb_chains(vif))
-    v4 = [] if vif.dhcp_server else ['-p udp -m udp --sport 67 -j DROP']
+    v4 = [FIRST_FRAGMENT['v4']] + ([] if vif.dhcp_server else ['-p udp -m udp --sport 67 -j DROP'])
+    if vif.dhcp and not vif.dhcp_server:
+        v4 += ['-p udp -m udp --dport 67 -j XFDH-%s' % name]
     v4 += ['-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 -j ACCEPT'] if vif.dhcp else ['-p udp -m udp --dport 67 -j DROP']
     v4 += [] if vif.router else ['-p icmp -m icmp --icmp-type 5 -j DROP']
     chains['v4']['XFAS-' + name] = v4 + ['-s %s -j ACCEPT' % net for net in _networks(vif, 4)] + ['-j DROP']
-    v6 = [] if vif.dhcp_server else ['-p udp -m udp --sport 547 -j DROP']
+    if vif.dhcp and not vif.dhcp_server:
+        chains['v4']['XFDH-' + name] = _dhcp_request_rules(vif)
+    v6 = [FIRST_FRAGMENT['v6']] + ([] if vif.dhcp_server else ['-p udp -m udp --sport 547 -j DROP'])
     v6 += [] if vif.dhcp else ['-p udp -m udp --dport 547 -j DROP']
     v6 += [] if vif.router else ['-p ipv6-icmp -m icmp6 --icmpv6-type %d -j DROP' % kind for kind in (134, 137)]
+    v6 += ['-p ipv6-icmp -m icmp6 --icmpv6-type %d -j XFND-%s' % (kind, name) for kind in (133, 135, 136)]
     networks = _networks(vif, 6)
     v6 += ['-s ::/128 -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m u32 --u32 "%s" -j ACCEPT' % _u32_target(net) for net in networks]
     v6 += ['-s ::/128 -p ipv6-icmp -m icmp6 --icmpv6-type %d -j ACCEPT' % kind for kind in (131, 143)]
     chains['v6']['XFAS-' + name] = v6 + ['-s %s -j XFSRC-%s' % (net, name) for net in networks] + ['-j DROP']
     chains['v6']['XFSRC-' + name] = ['-p ipv6-icmp -m icmp6 --icmpv6-type 136 -m u32 --u32 "%s" -j ACCEPT' % _u32_target(net)
                                      for net in networks] + ['-p ipv6-icmp -m icmp6 --icmpv6-type 136 -j DROP', '-j ACCEPT']
+    chains['v6']['XFND-' + name] = _nd_shape_rules(vif)
     return chains
+
+
+def _mac_number(mac, name):
+    return int(restore_mac(mac, name).replace(':', ''), 16)
+
+
+def _nd_shape_rules(vif):
+    """RS, NS and NA return only in the shapes that carry at most one option (u32 cannot loop over options):
+    none, or one link-layer address option of length 1 with the vif's own MAC, or the nonce of a DAD probe."""
+    rules = []
+    for kind, length, offset, option in ND_SHAPES:
+        shape = '%s=0x%x&&%s=0x%x' % (U32_IPV6_SHAPE, length << 8 | 58, U32_ICMPV6_TYPE, kind)
+        if offset is None:
+            rules.append('-m u32 --u32 "%s" -j RETURN' % shape)
+            continue
+        for mac in vif.macs:  # the option's type and length 1, the MAC's first two bytes, its last four
+            number = _mac_number(mac, vif.name)
+            rules.append('-m u32 --u32 "%s&&0x%x>>0x10=0x%x&&0x%x&0xffff=0x%x&&0x%x=0x%x" -j RETURN'
+                         % (shape, offset, option << 8 | 1, offset, number >> 32, offset + 4, number & 0xffffffff))
+    rules.append('-s ::/128 -m u32 --u32 "%s=0x%x&&%s=0x%x&&0x%x>>0x10=0x%x" -j RETURN'
+                 % (U32_IPV6_SHAPE, 32 << 8 | 58, U32_ICMPV6_TYPE, 135, 64, ND_NONCE << 8 | 1))
+    return rules + ['-j DROP']
+
+
+def _dhcp_request_rules(vif):
+    """A DHCP request returns only whole (not fragmented), from Ethernet hardware, naming one of the vif's MACs in chaddr."""
+    rules = []
+    for mac in vif.macs:
+        number = _mac_number(mac, vif.name)
+        rules.append('-m u32 --u32 "%s&&%s&&%s=0x%x&&%s=0x%x" -j RETURN'
+                     % (U32_IPV4_WHOLE, U32_BOOTP_HARDWARE, U32_CHADDR_HEAD, number >> 16, U32_CHADDR_TAIL, number & 0xffff))
+    return rules + ['-j DROP']
 
 
 def _eb_chains(vif):
@@ -135,13 +187,28 @@ def _eb_chains(vif):
 
 
 def dispatch_lines(tool, vif):
-    """The rules in XENFLEET-AS that send one vif's frames to its chains."""
+    """The rules in XENFLEET-AS that send the frames of one vif, and of its emulated NIC, to the vif's chains."""
     name = restore_name(vif.name)
-    if tool == 'eb':
-        return [] if vif.routed else ['-i %s -j XFAS-%s' % (name, name)]
-    if not vif.routed:
-        return ['-m physdev --physdev-in %s -j XFAS-%s' % (name, name)]
-    return ['-i %s -m mac --mac-source %s -j XFAS-%s' % (name, restore_mac(mac, name), name) for mac in vif.macs] + ['-i %s -j DROP' % name]
+    lines = []
+    for device in [name] + ([restore_name(vif.twin)] if vif.twin else []):
+        if tool == 'eb':
+            lines += [] if vif.routed else ['-i %s -j XFAS-%s' % (device, name)]
+        elif not vif.routed:
+            lines.append('-m physdev --physdev-in %s -j XFAS-%s' % (device, name))
+        else:
+            lines += ['-i %s -m mac --mac-source %s -j XFAS-%s' % (device, restore_mac(mac, name), name) for mac in vif.macs]
+            lines.append('-i %s -j DROP' % device)
+    return lines
+
+
+def dispatch_tail(tool, trusted, host, unlisted, closed):
+    """The rules after the vifs: dom0's own interfaces go back to PREROUTING, then what is left is dropped by
+    its name (unlisted patterns) or, when dom0's interfaces are declared (closed), whatever its name. ebtables
+    accepts trusted ports at the head instead, as it always has."""
+    lines = [] if tool == 'eb' else ['-i %s -j RETURN' % port_name(port) for port in trusted]
+    lines += ['-i %s -j RETURN' % port_name(interface, 'host_interfaces') for interface in host]
+    lines += ['-i %s -j DROP' % port_name(pattern, 'vif_patterns') for pattern in unlisted]
+    return lines + (['-j DROP'] if closed else [])
 
 
 def dispatch_head(tool):
@@ -169,24 +236,43 @@ class Ruleset:
     def vif_chains(self, name):
         return OrderedDict((chain, self.chains[chain]) for chain in (prefix + name for prefix in VIF_CHAINS[self.tool]) if chain in self.chains)
 
-    def dispatch_by_vif(self):
-        """{vif: its rules in XENFLEET-AS}, in one pass (thousands of vifs)."""
+    def owners(self):
+        """{device: vif} of every vif with chains here and of its emulated NIC."""
         found = {}
+        for name in self.vif_names():
+            found[name] = name
+            twin = emulated_twin(name)
+            if twin is not None:
+                found.setdefault(twin, name)
+        return found
+
+    def dispatch_by_vif(self):
+        """{vif: its rules in XENFLEET-AS, its emulated NIC's included}, in one pass (thousands of vifs)."""
+        found = {}
+        owners = self.owners()
         for line in self.chains.get(DISPATCH, ()):
-            name = _dispatched_vif(self.tool, line)
+            name = owners.get(_dispatched_vif(self.tool, line))
             if name is not None:
                 found.setdefault(name, []).append(line)
         return found
 
     def trusted(self):
         """Trusted port patterns found in the ebtables dispatcher."""
-        return [pattern_name(match.group(1)) for match in (re.match(r'^-i (\S+) -j ACCEPT$', line) for line in self.chains.get(DISPATCH, ())) if match]
+        return self._interfaces('ACCEPT')
+
+    def host(self):
+        """dom0's own interfaces found in the ebtables dispatcher (lo among them once they were declared)."""
+        return self._interfaces('RETURN')
+
+    def _interfaces(self, target):
+        pattern = re.compile(r'^-i (\S+) -j %s$' % target)
+        return [pattern_name(match.group(1)) for match in (pattern.match(line) for line in self.chains.get(DISPATCH, ())) if match]
 
 
 def _dispatched_vif(tool, line):
     match = DISPATCH_VIF.search(line)
-    if not match or line.endswith('-j ACCEPT') or (tool == 'eb' and line.endswith('-j DROP')):
-        return None  # trusted ports and unlisted patterns are not vifs
+    if not match or line.endswith(('-j ACCEPT', '-j RETURN')) or (tool == 'eb' and line.endswith('-j DROP')):
+        return None  # trusted ports, dom0's interfaces and unlisted patterns are not vifs
     return match.group(1)
 
 
@@ -255,7 +341,9 @@ def desired_rulesets(spec, current):
     """{tool: Ruleset} the policy needs; without purge, vifs not named keep their current chains."""
     listed = set(spec.vif_names())
     trusted = spec.trusted_ports if spec.trusted_ports is not None else current['eb'].trusted()
-    unlisted = spec.vif_patterns if spec.unlisted_vifs == 'drop' else []
+    host = ['lo'] + spec.host_interfaces if spec.host_interfaces is not None else current['eb'].host()
+    drop = spec.unlisted_vifs == 'drop'
+    unlisted = spec.vif_patterns if drop else []
     kept = [] if spec.purge else [name for name in current['v4'].vif_names() if name not in listed]
     result = {}
     for tool in TOOLS:
@@ -271,8 +359,7 @@ def desired_rulesets(spec, current):
         for name in sorted(entries):
             dispatch.extend(entries[name][0])
             chains.update(entries[name][1])
-        if tool == 'eb':
-            dispatch.extend('-i %s -j DROP' % port_name(pattern, 'vif_patterns') for pattern in unlisted)
+        dispatch.extend(dispatch_tail(tool, trusted, host, unlisted, drop and bool(host)))
         chains[DISPATCH] = dispatch
         result[tool] = Ruleset(tool, chains, jump=True)
     return result
@@ -334,14 +421,18 @@ def vif_counters(rulesets):
     result = {}
     unlisted = [0, 0]
     for tool, ruleset in rulesets.items():
+        owners = ruleset.owners()
         for (chain, index), (packets, octets) in ruleset.counters.items():
             rule = ruleset.chains[chain][index]
             if chain == DISPATCH:
-                name = _dispatched_vif(tool, rule) if rule.endswith('-j DROP') else None
-                if tool == 'eb' and rule.endswith('-j DROP') and rule.startswith('-i '):
+                if not rule.endswith('-j DROP'):
+                    continue
+                # A routed vif's own last rule drops what comes from a MAC not its own; any other drop here is of an
+                # interface without a policy.
+                name = owners.get(_dispatched_vif(tool, rule))
+                if name is None:
                     unlisted[0] += packets
                     unlisted[1] += octets
-                if name is None:
                     continue
                 kind = 'dropped'
             else:

@@ -32,18 +32,21 @@ __metaclass__ = type
 import hashlib
 from collections import namedtuple
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import boot_script, delete_table_script, nft_ifname, replace_table_script
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import (
+    NftQuoteError, boot_script, delete_table_script, nft_ifname, replace_table_script)
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import emulated_twin
 
 TABLE = 'xenfleet_antispoof'
 FAMILIES = ('bridge', 'inet')
 HOOK = 'prerouting'  # before the bridge learns the source MAC, and before frames reach dom0's stack
 PRIORITY = -350
-LAYOUT_VERSION = '2'
+LAYOUT_VERSION = '3'
 
 # A set key is a tuple of these component kinds. 'nd_target' and 'nd_lladdr' are raw
 # ICMPv6 payload (the neighbour discovery target address, the link-layer address
 # option), matched with typeof sets because nft 1.0 has no named field for them;
-# their values are numbers (a network: a (first, last) pair).
+# their values are numbers (a network: a (first, last) pair). nd_mac, the vif's MACs
+# as 48-bit numbers, also serves the router solicitation's option and DHCP's chaddr.
 TYPEOF = {'ifname': 'iifname', 'ether_addr': 'ether saddr', 'ether_type': 'ether type', 'ipv4_addr': 'ip saddr',
           'ipv6_addr': 'ip6 saddr', 'nd_target': '@th,64,128', 'nd_lladdr': '@th,208,48'}
 
@@ -54,9 +57,14 @@ BRIDGE_ONLY = ('bridge',)
 DEFAULT_ETHERTYPES = {0x0800: 'no_ipv4', 0x86dd: 'no_ipv6', 0x0806: 'no_arp'}
 
 SETS = (
-    SetDef('trusted', ('ifname',), True, False, BRIDGE_ONLY),
+    SetDef('trusted', ('ifname',), True, False, FAMILIES),
+    # dom0's own interfaces (host_interfaces, and lo once they are declared).
+    SetDef('host', ('ifname',), True, False, FAMILIES),
     # Counts the frames dropped per pattern: a set read alone is cheap, where `nft list counter` reads every set.
-    SetDef('unlisted', ('ifname',), True, True, BRIDGE_ONLY),
+    SetDef('unlisted', ('ifname',), True, True, FAMILIES),
+    # Every packet type while dom0's interfaces are declared, so that whatever is left is dropped (and counted);
+    # empty otherwise. A set, not a rule of its own, so the switch is data and the layout stays one.
+    SetDef('closed', ('pkt_type',), False, True, FAMILIES),
     # The dispatch map: one lookup sends a guest's frame to its checks and counts it (accepted = this - dropped).
     SetDef('guests', ('ifname',), False, True, FAMILIES, 'goto guest'),
     SetDef('dropped', ('ifname',), False, True, FAMILIES),
@@ -77,30 +85,66 @@ SETS = (
     SetDef('router', ('ifname',), False, False, FAMILIES),
 )
 SETS_BY_NAME = dict((definition.name, definition) for definition in SETS)
-GLOBAL_SETS = ('trusted', 'unlisted')  # not keyed by a vif
+GLOBAL_SETS = ('trusted', 'host', 'unlisted', 'closed')  # not keyed by a vif
+PACKET_TYPES = ('broadcast', 'host', 'multicast', 'other')  # every frame a prerouting hook sees is one of them
 EMPTY = frozenset()
 
+# A first fragment (IPv4 with more to come, every IPv6 fragment at offset 0, atomic ones included) must carry the
+# whole upper-layer header (RFC 7112): the checks below read ports and types there, and a header pushed into a later
+# fragment (by extension headers, or a tiny first fragment) would make every one of them miss. Later fragments carry
+# no header the receiver interprets; they pass on their source address alone.
+IPV4_FIRST_FRAGMENT = 'ip frag-off & 0x3fff == 0x2000 jump first_fragment'
+IPV6_FIRST_FRAGMENT = 'frag frag-off 0 jump first_fragment'
 IPV4_RULES = (
+    IPV4_FIRST_FRAGMENT,
     'udp sport 67 iifname != @dhcp_server goto refuse',
     'udp dport 67 iifname @no_dhcp goto refuse',
+    'udp dport 67 iifname != @dhcp_server jump dhcp_request',
     'ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept',
     'iifname . ip saddr != @addr4 iifname . ip saddr != @net4 goto refuse',
     'icmp type redirect iifname != @router goto refuse',
     'accept',
 )
 IPV6_RULES = (
+    IPV6_FIRST_FRAGMENT,
     'udp sport 547 iifname != @dhcp_server goto refuse',
     'udp dport 547 iifname @no_dhcp goto refuse',
     'icmpv6 type { nd-router-advert, nd-redirect } iifname != @router goto refuse',
+    'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } jump nd_shape',
     # Duplicate address detection comes from :: and may only probe the guest's own addresses.
     'ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd_addr6 accept',
     'ip6 saddr :: icmpv6 type nd-neighbor-solicit iifname . @th,64,128 @nd_net6 accept',
     'ip6 saddr :: icmpv6 type { mld-listener-report, mld2-listener-report } accept',
     'iifname . ip6 saddr != @addr6 iifname . ip6 saddr != @net6 goto refuse',
     'icmpv6 type nd-neighbor-advert iifname . @th,64,128 != @nd_addr6 iifname . @th,64,128 != @nd_net6 goto refuse',
-    # A source or target link-layer address option (the first option) must carry the guest's own MAC.
-    'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } @th,192,16 { 0x0101, 0x0201 } iifname . @th,208,48 != @nd_mac goto refuse',
     'accept',
+)
+# The chains below are entered with jump: each accepted shape returns to the checks that follow, anything else is
+# refused, and a field that cannot be read (a header cut short) matches nothing, so it is refused too.
+FIRST_FRAGMENT_RULES = (
+    'meta l4proto { udp, icmp, ipv6-icmp } @th,32,32 >= 0 return',  # 8 bytes of header present
+    'meta l4proto tcp @th,128,32 >= 0 return',  # 20 bytes
+    'meta l4proto != { tcp, udp, icmp, ipv6-icmp } return',  # no check reads them; a chain that does not end is refused
+    'goto refuse',
+)
+# nft cannot loop over options, so RS, NS and NA are accepted only in the shapes that carry at most one option:
+# no extension header (RFC 6980 forbids fragmented ND), no option, or exactly one source/target link-layer address
+# option of length 1 carrying the guest's own MAC (or, in duplicate address detection, one nonce option, RFC 7527).
+ND_SHAPE_RULES = (
+    'ip6 nexthdr ipv6-icmp icmpv6 type nd-router-solicit ip6 length 8 return',
+    'ip6 nexthdr ipv6-icmp icmpv6 type nd-router-solicit ip6 length 16 @th,64,16 0x0101 iifname . @th,80,48 @nd_mac return',
+    'ip6 nexthdr ipv6-icmp icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 length 24 return',
+    'ip6 nexthdr ipv6-icmp icmpv6 type nd-neighbor-solicit ip6 length 32 @th,192,16 0x0101 iifname . @th,208,48 @nd_mac return',
+    'ip6 nexthdr ipv6-icmp icmpv6 type nd-neighbor-advert ip6 length 32 @th,192,16 0x0201 iifname . @th,208,48 @nd_mac return',
+    'ip6 nexthdr ipv6-icmp icmpv6 type nd-neighbor-solicit ip6 saddr :: ip6 length 32 @th,192,16 0x0e01 return',
+    'goto refuse',
+)
+# A DHCP client names its hardware in the BOOTP header (htype, hlen, and chaddr at UDP payload offset 28); a server
+# hands leases out by it, so a request naming another MAC could drain the pool or take another guest's fixed lease.
+# Requests are never fragmented, which keeps chaddr readable.
+DHCP_REQUEST_RULES = (
+    'ip frag-off & 0x3fff 0 @th,72,16 0x0106 iifname . @th,288,48 @nd_mac return',
+    'goto refuse',
 )
 ARP_RULES = (
     'arp htype != 1 goto refuse',
@@ -115,6 +159,12 @@ ARP_RULES = (
 REFUSE_RULES = ('iifname @dropped drop', 'drop')
 
 
+# Guests (and their emulated NICs) go to their checks; dom0's own interfaces pass; what is left is dropped by its
+# name (vif_patterns), or whatever its name once dom0's interfaces are declared (closed).
+PREROUTING = ('iifname vmap @guests', 'iifname @trusted accept', 'iifname @host accept', 'iifname @unlisted drop',
+              'meta pkttype @closed drop')
+
+
 def _chains(family):
     """(name, hooked, rules) of one family's table, in order.
 
@@ -123,20 +173,21 @@ def _chains(family):
     (no_ipv4, no_ipv6, no_arp, normally empty); other ethertypes must be listed in ethertypes.
     """
     if family == 'bridge':
-        prerouting = ('iifname vmap @guests', 'iifname @trusted accept', 'iifname @unlisted drop')
+        prerouting = PREROUTING
         guest = ('iifname . ether saddr != @macs goto refuse',
                  'ether type vmap { ip : goto guest_ip4, ip6 : goto guest_ip6, arp : goto guest_arp }',
                  'iifname . ether type @ethertypes accept', 'goto refuse')
         ipv4, ipv6 = ('iifname @no_ipv4 goto refuse',) + IPV4_RULES, ('iifname @no_ipv6 goto refuse',) + IPV6_RULES
     else:
-        prerouting = ('iifname vmap @guests',)
+        prerouting = PREROUTING
         guest = ('iifname . ether saddr != @macs goto refuse', 'meta nfproto vmap { ipv4 : goto guest_ip4, ipv6 : goto guest_ip6 }',
                  'goto refuse')
         ipv4, ipv6 = IPV4_RULES, IPV6_RULES
     chains = [('prerouting', True, prerouting), ('guest', False, guest), ('guest_ip4', False, ipv4), ('guest_ip6', False, ipv6)]
     if family == 'bridge':
         chains.append(('guest_arp', False, ('iifname @no_arp goto refuse',) + ARP_RULES))
-    return chains + [('refuse', False, REFUSE_RULES)]
+    return chains + [('first_fragment', False, FIRST_FRAGMENT_RULES), ('nd_shape', False, ND_SHAPE_RULES),
+                     ('dhcp_request', False, DHCP_REQUEST_RULES), ('refuse', False, REFUSE_RULES)]
 
 
 def layout_digest(family):
@@ -190,6 +241,10 @@ def element_key(definition, values):
 
     Names read from the kernel are checked too, as the elements of vifs a task does not name are written back.
     """
+    if definition.key == ('pkt_type',):
+        if values[0] not in PACKET_TYPES:
+            raise NftQuoteError('set element %r of set %s is not one of %s' % (values[0], definition.name, ', '.join(PACKET_TYPES)))
+        return values[0]
     if len(values) == 1:
         return nft_ifname(values[0], 'set element', True)
     return '%s . %s' % (nft_ifname(values[0], 'set element', True), VALUE_FORMATS[definition.key[-1]](values[1]))
@@ -210,8 +265,18 @@ def vif_of(key):
 
 
 def _vif_keys(vif):
-    """{set name: element keys} of one vif; built as text directly, as thousands of vifs mean tens of thousands of keys."""
-    alone = ifname_key(vif.name)
+    """{set name: element keys} of one vif and of its emulated NIC, which gets the same checks under its own name."""
+    found = _device_keys(vif, vif.name)
+    if vif.twin is not None:
+        for name, keys in _device_keys(vif, vif.twin).items():
+            found[name] = found[name] + keys
+    return found
+
+
+def _device_keys(vif, device):
+    """{set name: element keys} of one device carrying vif's policy; built as text directly, as thousands of vifs mean
+    tens of thousands of keys."""
+    alone = ifname_key(device)
     prefix = alone + ' . '
     numbers6 = vif.numbers(6)
     found = {'guests': [alone], 'dropped': [alone],
@@ -239,9 +304,10 @@ def desired_policy(spec, current):
 
     current is the policy now in the kernel ({} when there is none): without
     purge, the elements of vifs not named in the task stay as they are, and
-    without trusted_ports the trusted ports stay as they are.
+    without trusted_ports or host_interfaces the ports and interfaces declared
+    before stay as they are.
     """
-    unlisted = _elements_of_others(set(spec.vif_names()))
+    unlisted = _elements_of_others(set(spec.device_names()))
     policy = {}
     for family in FAMILIES:
         policy.update(empty_policy(family))
@@ -253,12 +319,23 @@ def desired_policy(spec, current):
         for name, keys in _vif_keys(vif).items():
             if keys:
                 policy[(family, name)].update(keys)
-    trusted = spec.trusted_ports
-    policy[('bridge', 'trusted')] = (set(ifname_key(port, 'trusted_ports', wildcard=True) for port in trusted) if trusted is not None
-                                     else set(current.get(('bridge', 'trusted'), ())))
-    policy[('bridge', 'unlisted')] = (set(ifname_key(pattern, 'vif_patterns', wildcard=True) for pattern in spec.vif_patterns)
-                                      if spec.unlisted_vifs == 'drop' else set())
+    trusted = _declared(spec.trusted_ports, 'trusted_ports', current.get(('bridge', 'trusted'), ()))
+    host = _declared(None if spec.host_interfaces is None else ['lo'] + spec.host_interfaces, 'host_interfaces',
+                     current.get(('bridge', 'host'), ()))
+    drop = spec.unlisted_vifs == 'drop'
+    for family in FAMILIES:
+        policy[(family, 'trusted')] = set(trusted)
+        policy[(family, 'host')] = set(host)
+        policy[(family, 'unlisted')] = set(ifname_key(pattern, 'vif_patterns', wildcard=True) for pattern in spec.vif_patterns) if drop else set()
+        policy[(family, 'closed')] = set(PACKET_TYPES) if drop and host else set()
     return policy
+
+
+def _declared(names, field, current):
+    """The keys of the names given, or those in the kernel when none are."""
+    if names is None:
+        return set(current)
+    return set(ifname_key(name, field, wildcard=True) for name in names)
 
 
 def _elements_of_others(listed):
@@ -277,13 +354,29 @@ def _elements_of_others(listed):
 
 
 def family_needed(policy, family):
-    """The bridge table always exists while the policy is present; the inet one only with routed vifs."""
-    return family == 'bridge' or bool(policy.get((family, 'guests')))
+    """The bridge table always exists while the policy is present; the inet one only with routed vifs, or to drop
+    what arrives on interfaces that are not dom0's own."""
+    return family == 'bridge' or bool(policy.get((family, 'guests'))) or bool(policy.get((family, 'closed')))
 
 
 def vifs_of(policy):
-    """Names of the vifs that have a policy, by family."""
-    return dict((family, sorted(vif_of(element) for element in policy.get((family, 'guests'), ()))) for family in FAMILIES)
+    """Names of the vifs that have a policy, by family (their emulated NICs are not vifs of their own)."""
+    owners = owners_of(policy)
+    return dict((family, sorted(name for name in (vif_of(element) for element in policy.get((family, 'guests'), ()))
+                                if owners.get(name, name) == name)) for family in FAMILIES)
+
+
+def owners_of(*policies):
+    """{device: vif} of every emulated NIC whose vif has a policy in one of the policies."""
+    owners = {}
+    for policy in policies:
+        for family in FAMILIES:
+            for element in policy.get((family, 'guests'), ()):
+                name = vif_of(element)
+                twin = emulated_twin(name)
+                if twin is not None:
+                    owners[twin] = name
+    return owners
 
 
 # ---------------------------------------------------------------- scripts

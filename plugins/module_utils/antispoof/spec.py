@@ -22,8 +22,8 @@ import re
 import socket
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import (
-    ETHERTYPE_NUMBERS, ETHERTYPES, Claims, InvalidSpec, ethertype_problems, interface_name_problems, interface_pattern_problems,
-    is_interface_name, is_unicast_mac, link_local, link_local_from_mac, mac_problems, parse_ethertype)
+    ETHERTYPE_NUMBERS, ETHERTYPES, Claims, InvalidSpec, emulated_twin, ethertype_problems, interface_name_problems,
+    interface_pattern_problems, is_interface_name, is_unicast_mac, link_local, link_local_from_mac, mac_problems, parse_ethertype)
 
 __all__ = ['AntispoofSpec', 'InvalidSpec', 'VifPolicy', 'ETHERTYPES', 'link_local_from_mac']
 
@@ -159,16 +159,21 @@ class VifPolicy:
     """One vif's policy in kernel terms; built only through AntispoofSpec, which validates it."""
 
     # Thousands are built at once: no per-instance __dict__.
-    __slots__ = ('name', 'routed', 'dhcp', 'dhcp_server', 'router', 'macs', 'blocks', 'ethertypes', '_forms')
+    __slots__ = ('name', 'twin', 'routed', 'dhcp', 'dhcp_server', 'router', 'macs', 'blocks', 'ethertypes', '_forms')
 
     def __init__(self, params, field, problems):
         self.name = params['name']
+        # The emulated NIC of an HVM guest carries the same frames as the vif: the same policy covers it. A PV
+        # guest has no such device, and elements naming an absent device match nothing.
+        self.twin = None
         self.routed = bool(params.get('routed'))
         self.dhcp = params.get('dhcp', True) is not False
         self.dhcp_server = bool(params.get('dhcp_server'))
         self.router = bool(params.get('router'))
         if not is_interface_name(self.name):
             problems.extend(interface_name_problems(field + '.name', self.name))
+        else:
+            self.twin = emulated_twin(self.name)
         self.macs = self._macs(params.get('mac'), field, problems)
         blocks4 = self._blocks(params.get('ipv4'), field, 4, problems)
         blocks6 = self._blocks(params.get('ipv6'), field, 6, problems)
@@ -280,6 +285,9 @@ class AntispoofSpec:
         self.backend = params.get('backend') or 'nftables'
         self.purge = bool(params.get('purge'))
         self.trusted_ports = params.get('trusted_ports')
+        # dom0's own interfaces; None keeps those configured. Given (even empty), every other interface that is not
+        # a vif with a policy, trusted or lo is dropped, whatever its name.
+        self.host_interfaces = params.get('host_interfaces')
         self.unlisted_vifs = params.get('unlisted_vifs') or 'drop'
         self.vif_patterns = list(DEFAULT_VIF_PATTERNS if params.get('vif_patterns') is None else params['vif_patterns'])
         problems = []
@@ -296,6 +304,8 @@ class AntispoofSpec:
         self.vifs = _without_gc(lambda: [VifPolicy(dict(vif), 'vifs[%d]' % index, problems) for index, vif in present])
         for pattern in self.trusted_ports or []:
             problems.extend(interface_pattern_problems('trusted_ports', pattern))
+        for pattern in self.host_interfaces or []:
+            problems.extend(interface_pattern_problems('host_interfaces', pattern))
         for pattern in self.vif_patterns:
             problems.extend(interface_pattern_problems('vif_patterns', pattern))
         problems.extend(self._conflicts())
@@ -315,18 +325,45 @@ class AntispoofSpec:
                 if earlier:
                     found.append("vifs[%d].%s '%s' is already %s of vif %s" % (
                         self._positions[index], kind, value, 'the name' if kind == 'name' else 'a MAC', self.vifs[earlier[0]].name))
-            if vif.name in (self.trusted_ports or []):
-                found.append("vifs[%d].name '%s' is also in trusted_ports; a port is either trusted or filtered" % (self._positions[index], vif.name))
+            for pattern_field, kind in (('trusted_ports', 'trusted'), ('host_interfaces', "dom0's own")):
+                if vif.name in (getattr(self, pattern_field) or []):
+                    found.append("vifs[%d].name '%s' is also in %s; a port is either %s or filtered" % (
+                        self._positions[index], vif.name, pattern_field, kind))
+                if vif.twin in (getattr(self, pattern_field) or []):
+                    found.append("vifs[%d].name '%s' has an emulated NIC '%s' (an HVM guest's tap), which is in %s; a port is "
+                                 "either %s or filtered" % (self._positions[index], vif.name, vif.twin, pattern_field, kind))
             if vif.name in self.removed:
                 found.append("vifs[%d].name '%s' is also listed with state absent; a vif either has a policy or not" % (self._positions[index], vif.name))
-        return found + self._overlaps()
+        return found + self._twin_collisions() + self._overlaps()
+
+    def _twin_collisions(self):
+        """A vif named as another vif's emulated NIC would get two policies on one device."""
+        found = []
+        owners = {}
+        for index, vif in enumerate(self.vifs):
+            if vif.twin is not None:
+                owners.setdefault(vif.twin, index)
+        for index, vif in enumerate(self.vifs):
+            owner = owners.get(vif.name)
+            if owner is not None:
+                found.append("vifs[%d].name '%s' is the name of the emulated NIC of vif %s (vifs[%d]), which that vif's policy "
+                             "covers; name one of them otherwise" % (self._positions[index], vif.name, self.vifs[owner].name,
+                                                                    self._positions[owner]))
+            owner = owners.get(vif.twin)
+            if owner is not None and self.vifs[owner].name != vif.name:  # one name twice is reported as such
+                found.append("vifs[%d].name '%s' gives its emulated NIC the name '%s', as vif %s (vifs[%d]) does (QEMU cuts tap "
+                             "names to 15 characters); name one of them otherwise" % (
+                                 self._positions[index], vif.name, vif.twin, self.vifs[owner].name, self._positions[owner]))
+        return found
 
     def _shares_nothing(self):
         """True when _conflicts has nothing to report: a quick check that spares it the work in the usual case."""
         names = [vif.name for vif in self.vifs]
+        twins = [vif.twin for vif in self.vifs if vif.twin is not None]
         macs = [mac for vif in self.vifs for mac in vif.macs]
-        trusted = self.trusted_ports or []
-        if len(set(names)) < len(names) or len(set(macs)) < len(macs) or any(name in trusted for name in names) or set(names) & set(self.removed):
+        own = set((self.trusted_ports or []) + (self.host_interfaces or []))
+        devices = names + twins
+        if len(set(devices)) < len(devices) or len(set(macs)) < len(macs) or own & set(devices) or set(names) & set(self.removed):
             return False
         return not any(_any_overlap([block for vif in self.vifs for block in vif.blocks[version]], bits)
                        for version, bits in ((4, 32), (6, 128)))
@@ -352,6 +389,11 @@ class AntispoofSpec:
     def vif_names(self):
         """Every vif the task names: those given a policy and those whose policy goes (state absent)."""
         return [vif.name for vif in self.vifs] + self.removed
+
+    def device_names(self):
+        """The devices whose policy this task decides: every vif it names and their emulated NICs."""
+        names = self.vif_names()
+        return names + [twin for twin in (emulated_twin(name) for name in names if is_interface_name(name)) if twin is not None]
 
 
 def _any_overlap(blocks, bits):

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import ETHERTYPE_NUMBERS
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import ETHERTYPE_NUMBERS, emulated_twin
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft import (
     FAMILIES, HOOK, PRIORITY, SETS_BY_NAME, element_key, expected_layout, family_needed, ifname_key)
 
@@ -190,14 +190,21 @@ def vif_counters(counters, names):
     for name in names:
         key = ifname_key(name)
         family = 'bridge' if ('bridge', 'guests', key) in counters else 'inet'
-        seen = counters.get((family, 'guests', key), (0, 0))
-        dropped = counters.get((family, 'dropped', key), (0, 0))
+        twin = emulated_twin(name)
+        keys = [key] if twin is None else [key, ifname_key(twin)]  # the emulated NIC's frames are the guest's too
+        seen = _sum(counters.get((family, 'guests', each), (0, 0)) for each in keys)
+        dropped = _sum(counters.get((family, 'dropped', each), (0, 0)) for each in keys)
         result[name] = {'accepted': {'packets': max(0, seen[0] - dropped[0]), 'bytes': max(0, seen[1] - dropped[1])},
                         'dropped': {'packets': dropped[0], 'bytes': dropped[1]}}
     return result
 
 
+def _sum(pairs):
+    pairs = list(pairs)
+    return (sum(pair[0] for pair in pairs), sum(pair[1] for pair in pairs))
+
+
 def unlisted_counter(counters):
-    """The frames dropped from ports without a policy, summed over the name patterns."""
-    dropped = [value for key, value in counters.items() if key[:2] == ('bridge', 'unlisted')]
-    return {'packets': sum(value[0] for value in dropped), 'bytes': sum(value[1] for value in dropped)}
+    """The frames dropped from ports and interfaces without a policy, by name pattern or because they are not dom0's own."""
+    packets, octets = _sum(value for key, value in counters.items() if key[1] in ('unlisted', 'closed'))
+    return {'packets': packets, 'bytes': octets}

@@ -96,6 +96,25 @@ def interface_name_problems(field, name):
     return ["%s '%s' %s" % (field, name, rule) for rule in interface_name_rules(name)]
 
 
+# An HVM guest's emulated NIC is a tap QEMU plugs beside the vif. libxl names it vif<domid>.<devid>-emu
+# (libxl__device_nic_devname, TAP_DEVICE_SUFFIX), which QEMU cuts to IFNAMSIZ-1 characters (net/tap-linux.c,
+# pstrcpy into ifr_name); with a vifname, vif-common.sh renames it <vifname>-emu, which `ip` refuses when it is
+# longer than 15 characters: the script then stops before the tap joins a bridge or gets a route.
+EMU_SUFFIX = '-emu'
+XEN_VIF_NAME = re.compile(r'vif[0-9]+\.[0-9]+')
+
+
+def emulated_twin(name):
+    """The name the emulated NIC of vif `name` gets in dom0, or None when it can get none of its own:
+    `<name>-emu` when that fits in 15 characters, else QEMU's cut of it for xl's vif<domid>.<devid> names."""
+    twin = name + EMU_SUFFIX
+    if len(twin) <= IFNAME_MAX:
+        return twin
+    if XEN_VIF_NAME.fullmatch(name) and twin[:IFNAME_MAX] != name:
+        return twin[:IFNAME_MAX]
+    return None
+
+
 def interface_pattern_problems(field, pattern):
     """A device name with an optional trailing '*' wildcard ('vif*'), as nftables and iptables ('+') take it."""
     if is_interface_name(pattern):

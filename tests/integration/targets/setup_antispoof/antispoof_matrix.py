@@ -41,12 +41,14 @@ import time
 from scapy.layers.dhcp import BOOTP, DHCP
 from scapy.layers.dhcp6 import DHCP6_Advertise
 from scapy.layers.inet import IP, UDP
-from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6ND_RA, ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo, ICMPv6NDOptUnknown, IPv6
+from scapy.layers.inet6 import (ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS, ICMPv6NDOptDstLLAddr, ICMPv6NDOptPrefixInfo, ICMPv6NDOptSrcLLAddr,
+                                ICMPv6NDOptUnknown, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, HBHOptUnknown, PadN)
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', 'lab'))
 from xenlab import Lab  # noqa: E402 pylint: disable=wrong-import-position
+import paths  # noqa: E402 pylint: disable=wrong-import-position
 
 CLONE_NEWNET = 0x40000000
 ETH_P_ALL = 0x0003
@@ -180,6 +182,26 @@ class Matrix:
         def nonce_option(nonce):
             return ICMPv6NDOptUnknown(type=250, len=3, data=nonce + b'\0' * 6)
 
+        def pushed_out(upper):
+            """IPv6 frames whose upper-layer header (upper, built from an IPv6 header) is pushed out of the first fragment by a
+            destination options header; the first fragment carries the nonce, in an option a receiver skips."""
+            def build(dst, ip4, ip6, nonce):
+                outer = Ether(src=mac1, dst=dst) / IPv6(src=upper.src, dst=ip6, hlim=255)
+                inner = outer / IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x1e, optdata=nonce), PadN(optdata=b'\0' * 2)]) / upper.payload
+                chain = bytes(Ether(bytes(inner))[IPv6].payload)  # checksums over the whole, as the receiver reassembles it
+                frames = [outer / IPv6ExtHdrFragment(nh=60, offset=0, m=1, id=0x5e7) / Raw(chain[:24]),
+                          outer / IPv6ExtHdrFragment(nh=60, offset=3, m=0, id=0x5e7) / Raw(chain[24:])]
+                return [bytes(frame) for frame in frames]
+            return build
+
+        def marked(frame):
+            """Neighbour discovery in exactly the shape under test, with no room for a nonce: a flow label and MAC drawn from
+            the nonce make the IPv6 packet itself the marker the receivers look for."""
+            def build(dst, ip4, ip6, nonce):
+                raw = bytes(frame(dst, ip6, int.from_bytes(nonce[:3], 'big') & 0xfffff, '02:' + nonce[3:8].hex(':')))
+                return raw, raw[14:]
+            return build
+
         return {
             'forged IPv4 source': udp4(mac1, '192.0.2.99'),
             "forged IPv4 source inside a neighbour's range": udp4(mac1, NEIGHBOUR_RANGE_ADDRESS),
@@ -206,7 +228,40 @@ class Matrix:
             'DHCPv6 advertise from a guest': lambda dst, ip4, ip6, nonce: bytes(
                 Ether(src=mac1, dst=dst) / IPv6(src=own_ll, dst=ip6) / UDP(sport=547, dport=546) / DHCP6_Advertise(trid=7) / Raw(nonce)),
             'non-IP ethertype (0x88b5)': lambda dst, ip4, ip6, nonce: bytes(Ether(src=mac1, dst=dst, type=0x88b5) / Raw(nonce)),
+            'router advertisement pushed out of the first fragment': pushed_out(
+                IPv6(src=own_ll) / ICMPv6ND_RA(routerlifetime=1800) / ICMPv6NDOptPrefixInfo(prefix='2001:db8:bad::', prefixlen=64)),
+            "neighbour advertisement for another guest's address pushed out of the first fragment": pushed_out(
+                IPv6(src='2001:db8:1::21') / ICMPv6ND_NA(tgt='2001:db8:1::22', R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=mac1)),
+            'DHCPv6 advertise pushed out of the first fragment': pushed_out(
+                IPv6(src=own_ll) / UDP(sport=547, dport=546) / DHCP6_Advertise(trid=7)),
+            'neighbour advertisement with a forged second target link-layer option': marked(lambda dst, ip6, label, forged: (
+                Ether(src=mac1, dst=dst) / IPv6(src='2001:db8:1::21', dst=ip6, hlim=255, fl=label) / ICMPv6ND_NA(tgt='2001:db8:1::21', R=0, S=0, O=1)
+                / ICMPv6NDOptDstLLAddr(lladdr=mac1) / ICMPv6NDOptDstLLAddr(lladdr=forged))),
+            'neighbour solicitation with a forged source link-layer option after a good one': marked(lambda dst, ip6, label, forged: (
+                Ether(src=mac1, dst=dst) / IPv6(src='2001:db8:1::21', dst=ip6, hlim=255, fl=label) / ICMPv6ND_NS(tgt='2001:db8:1::22')
+                / ICMPv6NDOptSrcLLAddr(lladdr=mac1) / ICMPv6NDOptSrcLLAddr(lladdr=forged))),
+            'router solicitation with a forged source link-layer option': marked(lambda dst, ip6, label, forged: (
+                Ether(src=mac1, dst=dst) / IPv6(src=own_ll, dst=ip6, hlim=255, fl=label) / ICMPv6ND_RS() / ICMPv6NDOptSrcLLAddr(lladdr=forged))),
+            "DHCP discover naming another guest's MAC (chaddr)": lambda dst, ip4, ip6, nonce: bytes(
+                Ether(src=mac1, dst=dst) / IP(src='0.0.0.0', dst=ip4) / UDP(sport=68, dport=67)
+                / BOOTP(op=1, chaddr=bytes.fromhex(mac2.replace(':', ''))) / DHCP(options=[('message-type', 'discover'), 'end']) / Raw(nonce)),
+            "DHCP discover naming another guest's MAC in a second fragment": self._dhcp_fragments(mac1, mac2),
         }
+
+    @staticmethod
+    def _dhcp_fragments(mac, chaddr):
+        """A DHCP discover split after 40 bytes of UDP, before chaddr; the nonce fills ciaddr to giaddr of the first fragment.
+        (Where fragments are reassembled before the filter, as with the iptables backend, chaddr is checked whole.)"""
+        def build(dst, ip4, ip6, nonce):
+            addresses = [socket.inet_ntoa(nonce[start:start + 4]) for start in range(0, 16, 4)]
+            whole = Ether(bytes(Ether(src=mac, dst=dst) / IP(src='0.0.0.0', dst=ip4, id=0x5e7) / UDP(sport=68, dport=67)
+                                / BOOTP(op=1, ciaddr=addresses[0], yiaddr=addresses[1], siaddr=addresses[2], giaddr=addresses[3],
+                                        chaddr=bytes.fromhex(chaddr.replace(':', ''))) / DHCP(options=[('message-type', 'discover'), 'end'])))
+            data = bytes(whole[IP].payload)
+            first = Ether(src=mac, dst=dst) / IP(src='0.0.0.0', dst=ip4, id=0x5e7, proto=17, flags='MF', frag=0) / Raw(data[:40])
+            second = Ether(src=mac, dst=dst) / IP(src='0.0.0.0', dst=ip4, id=0x5e7, proto=17, frag=5) / Raw(data[40:])
+            return [bytes(first), bytes(second)]
+        return build
 
     @staticmethod
     def _eui64_suffix(mac):
@@ -217,6 +272,12 @@ class Matrix:
 
     # ------------------------------------------------------------ checks
 
+    @staticmethod
+    def built(built, nonce):
+        """([frames], what receivers look for) from a builder's result: a frame, a list of them, or (frame, marker)."""
+        frames, marker = built if isinstance(built, tuple) else (built, nonce)
+        return (frames if isinstance(frames, list) else [frames]), marker
+
     def forged(self, protected, cases=None):
         """Send every forged frame to every destination; check where it arrived."""
         builders = self.forged_cases()
@@ -224,8 +285,9 @@ class Matrix:
         for name in cases or sorted(builders):
             for receiver, dst, ip4, ip6 in self.destinations():
                 nonce = secrets.token_bytes(16)
-                sent.append((name, receiver, nonce))
-                self.send('g1', [builders[name](dst, ip4, ip6, nonce)])
+                frames, marker = self.built(builders[name](dst, ip4, ip6, nonce), nonce)
+                sent.append((name, receiver, marker))
+                self.send('g1', frames)
         time.sleep(SETTLE)
         for name, receiver, nonce in sent:
             seen = [key for key, rec in self.receivers.items() if rec.saw(nonce)]
@@ -252,26 +314,64 @@ class Matrix:
         self.own_frames()
 
     def own_frames(self):
-        """Frames a guest legitimately sends about itself arrive where they are addressed."""
+        """Frames a guest legitimately sends about itself arrive where they are addressed.
+
+        Neighbour discovery keeps the one shape the filter accepts (no option, or one link-layer address option with
+        the guest's own MAC), so a random flow label marks it and the IPv6 packet is what the receivers look for. It
+        goes to all nodes, which a bridge floods whatever multicast groups it has learned.
+        """
         mac1 = self.g1['mac']
-        nonces = {name: secrets.token_bytes(16) for name in ('dhcp', 'arp', 'garp', 'na', 'udp')}
+        own_ll = 'fe80::' + self._eui64_suffix(mac1)
+        names = ('dhcp', 'arp', 'garp', 'na', 'na-bare', 'ns', 'dad', 'rs', 'udp')
+        nonces = {name: secrets.token_bytes(16) for name in names}
+
+        def all_nodes(source='2001:db8:1::21'):
+            return Ether(src=mac1, dst='33:33:00:00:00:01') / IPv6(src=source, dst='ff02::1', hlim=255, fl=secrets.randbits(20))
         frames = [
             bytes(Ether(src=mac1, dst=BROADCAST) / IP(src='0.0.0.0', dst='255.255.255.255') / UDP(sport=68, dport=67)
                   / BOOTP(op=1, chaddr=bytes.fromhex(mac1.replace(':', ''))) / DHCP(options=[('message-type', 'discover'), 'end'])
                   / Raw(nonces['dhcp'])),
             bytes(Ether(src=mac1, dst=BROADCAST) / ARP(op=1, hwsrc=mac1, psrc='192.0.2.21', pdst='192.0.2.22')) + nonces['arp'],
             bytes(Ether(src=mac1, dst=BROADCAST) / ARP(op=1, hwsrc=mac1, psrc='192.0.2.21', pdst='192.0.2.21')) + nonces['garp'],
-            bytes(Ether(src=mac1, dst='33:33:00:00:00:01') / IPv6(src='2001:db8:1::21', dst='ff02::1', hlim=255)
-                  / ICMPv6ND_NA(tgt='2001:db8:1::21', R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=mac1)
-                  / ICMPv6NDOptUnknown(type=250, len=3, data=nonces['na'] + b'\0' * 6)),
+            all_nodes() / ICMPv6ND_NA(tgt='2001:db8:1::21', R=0, S=0, O=1) / ICMPv6NDOptDstLLAddr(lladdr=mac1),
+            all_nodes() / ICMPv6ND_NA(tgt='2001:db8:1::21', R=0, S=0, O=1),
+            all_nodes() / ICMPv6ND_NS(tgt='2001:db8:1::22') / ICMPv6NDOptSrcLLAddr(lladdr=mac1),
+            # Duplicate address detection as Linux sends it (enhanced_dad): from ::, one nonce option (RFC 7527).
+            all_nodes('::') / ICMPv6ND_NS(tgt='2001:db8:1::21') / ICMPv6NDOptUnknown(type=14, len=1, data=secrets.token_bytes(6)),
+            all_nodes(own_ll) / ICMPv6ND_RS() / ICMPv6NDOptSrcLLAddr(lladdr=mac1),
             bytes(Ether(src=mac1, dst=self.g2['mac']) / IP(src='192.0.2.21', dst='192.0.2.22') / UDP(sport=40000, dport=9) / Raw(nonces['udp'])),
         ]
+        frames = [bytes(frame) for frame in frames]
+        for name, frame in zip(('na', 'na-bare', 'ns', 'dad', 'rs'), frames[3:8]):
+            nonces[name] = frame[14:]
         self.send('g1', frames)
         time.sleep(SETTLE)
-        for name, receivers in (('dhcp', ('g2', 'upstream', 'dom0')), ('arp', ('g2',)), ('garp', ('g2', 'upstream', 'dom0')),
-                                ('na', ('g2', 'upstream', 'dom0')), ('udp', ('g2',))):
+        everywhere = ('g2', 'upstream', 'dom0')
+        for name, receivers in (('dhcp', everywhere), ('arp', ('g2',)), ('garp', everywhere), ('na', everywhere), ('na-bare', everywhere),
+                                ('ns', everywhere), ('dad', everywhere), ('rs', everywhere), ('udp', ('g2',))):
             for receiver in receivers:
                 self.expect(self.receivers[receiver].saw(nonces[name]), 'own %s frame of g1 reaches %s' % (name, receiver))
+
+    def kernel_neighbour_discovery(self):
+        """The guests' own kernels still find each other: duplicate address detection (Linux's NS from :: with a nonce)
+        completes without a conflict, and fragmented IPv6 (the header in the first fragment) passes."""
+        self.lab.run('g1', ['ip', '-6', 'addr', 'del', '2001:db8:1::21/64', 'dev', 'eth0'])
+        self.lab.run('g1', ['ip', '-6', 'addr', 'add', '2001:db8:1::21/64', 'dev', 'eth0'])
+        deadline = time.monotonic() + 5
+        flags = []
+        while time.monotonic() < deadline:
+            entries = json.loads(self.lab.run('g1', ['ip', '-j', '-6', 'addr', 'show', 'dev', 'eth0']).stdout)[0]['addr_info']
+            flags = [entry for entry in entries if entry.get('local') == '2001:db8:1::21']
+            if flags and not flags[0].get('tentative'):
+                break
+            time.sleep(0.2)
+        self.expect(bool(flags) and not flags[0].get('tentative') and not flags[0].get('dadfailed'),
+                    "g1's address passes duplicate address detection again (%s)" % flags)
+        for guest in ('g1', 'g2'):
+            self.lab.run(guest, ['ip', '-6', 'neigh', 'flush', 'dev', 'eth0'], check=False)
+        self.expect(self.lab.ping('g1', '2001:db8:1::22'), 'ping g1 -> g2 after both forgot their neighbours (NS and NA by the kernels)')
+        big = self.lab.run('g1', ['ping', '-6', '-c', '1', '-W', '2', '-s', '3000', '2001:db8:1::22'], check=False)
+        self.expect(big.returncode == 0, 'a fragmented ping g1 -> g2 (3000 bytes) passes')
 
     def tcp(self, client, server, address):
         family = socket.AF_INET6 if ':' in address else socket.AF_INET
@@ -419,11 +519,13 @@ def main(argv=None):
     try:
         if protected:
             matrix.legitimate()  # first: the bridge learns every MAC on its own port
+            matrix.kernel_neighbour_discovery()
             matrix.forged(True)
             matrix.fdb(True)
             matrix.conntrack(True)
             matrix.routed(True)
             matrix.unlisted(True)
+            paths.check(matrix, True)  # the emulated NIC, unlisted ports and routed vifs whatever their names, dom0's own traffic
             matrix.restart()  # only g1's side changes; the receivers (g2, upstream, dom0) keep running
         else:
             matrix.conntrack(False)
@@ -431,6 +533,7 @@ def main(argv=None):
             matrix.fdb(False)
             matrix.routed(False)
             matrix.unlisted(False)
+            paths.check(matrix, False)
             matrix.forget_poisoned_neighbours()
     finally:
         matrix.stop()

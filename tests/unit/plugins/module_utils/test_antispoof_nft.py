@@ -66,12 +66,12 @@ def test_element_script_adds_and_deletes_only_the_difference():
     after = render.desired_policy(spec([EXTRA]), before)
     script = render.element_script('bridge', before, after)
     assert 'delete' not in script
-    assert 'add element bridge xenfleet_antispoof guests { "vif9.0" : goto guest }' in script
-    assert 'add element bridge xenfleet_antispoof addr4 { "vif9.0" . 192.0.2.99 }' in script
+    assert 'add element bridge xenfleet_antispoof guests { "vif9.0" : goto guest, "vif9.0-emu" : goto guest }' in script
+    assert 'add element bridge xenfleet_antispoof addr4 { "vif9.0" . 192.0.2.99, "vif9.0-emu" . 192.0.2.99 }' in script
     assert 'vif1.0' not in script
     undo = render.element_script('bridge', after, before)
     assert undo.count('delete element') == script.count('add element')
-    assert 'delete element bridge xenfleet_antispoof guests { "vif9.0" }' in undo
+    assert 'delete element bridge xenfleet_antispoof guests { "vif9.0", "vif9.0-emu" }' in undo
     assert render.element_script('bridge', after, after) == ''
 
 
@@ -85,8 +85,9 @@ def test_element_script_batches_large_changes():
 def test_raw_neighbour_discovery_values_are_numbers():
     policy = render.desired_policy(spec([vif(ipv6=['2001:db8:1::21', '2001:db8:5::/64'])]), {})
     assert '"vif1.0" . 0x20010db8000100000000000000000021' in policy[('bridge', 'nd_addr6')]
-    assert policy[('bridge', 'nd_net6')] == {'"vif1.0" . 0x20010db8000500000000000000000000-0x20010db800050000ffffffffffffffff'}
-    assert policy[('bridge', 'nd_mac')] == {'"vif1.0" . 0x0200c0000215'}
+    assert policy[('bridge', 'nd_net6')] == set('"%s" . 0x20010db8000500000000000000000000-0x20010db800050000ffffffffffffffff' % name
+                                                for name in ('vif1.0', 'vif1.0-emu'))
+    assert policy[('bridge', 'nd_mac')] == {'"vif1.0" . 0x0200c0000215', '"vif1.0-emu" . 0x0200c0000215'}
     nd_net6 = render.SETS_BY_NAME['nd_net6']
     assert render.element_key(nd_net6, ('vif1.0', (1, 2))) == '"vif1.0" . 0x%032x-0x%032x' % (1, 2)
     assert render.vif_of('"vif1.0" . 0x0200c0000215') == 'vif1.0'
@@ -95,10 +96,10 @@ def test_raw_neighbour_discovery_values_are_numbers():
 def test_default_ethertypes_and_dhcp_cost_no_element():
     policy = render.desired_policy(spec([vif(), vif('vif2.0', mac=['02:00:c0:00:02:16'], ipv4=[], ipv6=[], ethertypes=['ipv4', 'arp', 'vlan'],
                                                     dhcp=False)]), {})
-    assert policy[('bridge', 'ethertypes')] == {'"vif2.0" . 0x8100'}
-    assert policy[('bridge', 'no_ipv6')] == {'"vif2.0"'}
+    assert policy[('bridge', 'ethertypes')] == {'"vif2.0" . 0x8100', '"vif2.0-emu" . 0x8100'}
+    assert policy[('bridge', 'no_ipv6')] == {'"vif2.0"', '"vif2.0-emu"'}
     assert policy[('bridge', 'no_ipv4')] == policy[('bridge', 'no_arp')] == set()
-    assert policy[('bridge', 'no_dhcp')] == {'"vif2.0"'}
+    assert policy[('bridge', 'no_dhcp')] == {'"vif2.0"', '"vif2.0-emu"'}
 
 
 def test_counters_are_carried_into_a_replaced_table_but_never_into_the_boot_file():
@@ -123,7 +124,7 @@ def test_the_bridge_table_hooks_prerouting_before_learning_and_carries_its_layou
     assert 'type filter hook prerouting priority -350; policy accept;' in body
     assert 'comment "%s"' % render.layout_comment('bridge') in body
     assert render.layout_digest('bridge') != render.layout_digest('inet')
-    assert render.expected_layout('bridge')['chains'] == {'prerouting': 3, 'guest': 4, 'guest_ip4': 7, 'guest_ip6': 11, 'guest_arp': 9, 'refuse': 2}
+    assert render.expected_layout('bridge')['chains'] == {'prerouting': 5, 'guest': 4, 'guest_ip4': 7, 'guest_ip6': 11, 'guest_arp': 9, 'refuse': 2}
     assert 'map guests {\n\t\ttype ifname : verdict\n\t\tcounter' in body
 
 
@@ -139,7 +140,7 @@ def test_a_vif_with_state_absent_loses_its_elements_and_the_others_keep_theirs()
     assert vifs_in(after) == ['vif1.0'] and vifs_in(after, 'inet') == ['vif3.0']
     assert not any(render.vif_of(key) == 'vif2.0' for keys in after.values() for key in keys if keys is not after[('bridge', 'trusted')])
     script = render.element_script('bridge', current, after)
-    assert 'add element' not in script and 'delete element bridge xenfleet_antispoof guests { "vif2.0" }' in script
+    assert 'add element' not in script and 'delete element bridge xenfleet_antispoof guests { "vif2.0", "vif2.0-emu" }' in script
 
 
 # ---------------------------------------------------------------- hostile values (validation bypassed)

@@ -67,7 +67,7 @@ def test_one_more_vif_is_one_transaction_of_elements():
     fake = FakeNft()
     backend = NftBackend(fake).read()
     change = backend.plan_present(spec([dict(name='vif9.0', mac=['02:00:c0:00:02:99'], ipv4=['192.0.2.99'])]))
-    assert change.summary == 'update nftables sets (+7 -0 elements; vifs vif9.0)'
+    assert change.summary == 'update nftables sets (+14 -0 elements; vifs vif9.0)'
     change.apply()
     assert len(fake.scripts) == 1 and fake.scripts[0].count('add element') == 7
     assert 'table' not in fake.scripts[0].replace('add element bridge xenfleet_antispoof', '')

@@ -110,7 +110,7 @@ def test_after_our_transaction_the_snapshot_holds_what_it_left(tmp_path, namespa
     converge(namespace, str(tmp_path))
     extra = [dict(name='vif9.0', mac=['02:00:c0:00:02:99'], ipv4=['192.0.2.99'])]
     _backend, fake, change = converge(namespace, str(tmp_path), extra)
-    assert change.summary == 'update nftables sets (+7 -0 elements; vifs vif9.0)' and fake.listings == 0
+    assert change.summary == 'update nftables sets (+14 -0 elements; vifs vif9.0)' and fake.listings == 0
     again, fake, change = converge(namespace, str(tmp_path), extra)
     assert again.source() == 'snapshot' and not change and fake.listings == 0
     assert 'vif9.0' in again.counters(['vif9.0'])[0]  # counters are read from the kernel, never from the snapshot
