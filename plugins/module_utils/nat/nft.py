@@ -31,7 +31,7 @@ __metaclass__ = type
 import hashlib
 import json
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftQuoteError, nft_ifname, nft_string
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftError, NftQuoteError, nft_ifname, nft_string
 
 FAMILY = 'ip'
 TABLE_PREFIX = 'xenfleet_nat_'
@@ -130,12 +130,15 @@ def fingerprint(text):
     return hashlib.sha256(text.encode('utf-8')).hexdigest()
 
 
-def normalize_listing(objects):
-    """nft -j objects without handles and metainfo, so two listings of the same table compare equal."""
+def normalize_listing(objects, command='nft -j list table'):
+    """nft -j objects without handles and metainfo, so two listings of the same table compare equal; NftError naming
+    the command when an object is not {kind: body}, as nft prints them."""
     if objects is None:
         return None
     normalized = []
     for entry in objects:
+        if not isinstance(entry, dict):
+            raise NftError('%s printed %s where nft lists {kind: object}' % (command, json.dumps(entry)[:80]))
         if 'metainfo' in entry:
             continue
         copy = {}

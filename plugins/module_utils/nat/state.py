@@ -24,10 +24,12 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import glob
+import ipaddress
 import json
 import os
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
 
 RECORD_FILE = 'instance.json'
 
@@ -73,8 +75,58 @@ def load_json_state(data, path, default):
 
 
 def load_record(data, path=RECORD_FILE):
-    """A record from file content (bytes or None); {} when there is none."""
-    return load_json_state(data, path, {})
+    """A record from file content (bytes or None); {} when there is none; NatStateError naming the file and
+    the field when it is not what this module writes (every field is used as an address, a name or a listing)."""
+    record = load_json_state(data, path, {})
+    problems = record_problems(record)
+    if problems:
+        raise NatStateError('reading %s: %s; xen_nat did not write this' % (path, '; '.join(problems)))
+    return record
+
+
+def json_text(value):
+    return json.dumps(value)[:80]
+
+
+def _value_problems(field, value, parse, what):
+    """'<field> <value> is not <what>' unless value is None or text parse takes."""
+    if value is None:
+        return []
+    try:
+        if isinstance(value, str):
+            parse(value)
+            return []
+    except ValueError:
+        pass
+    return ['%s %s is not %s' % (field, json_text(value), what)]
+
+
+def strings(value):
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def record_problems(record):
+    """Each field of an instance record that is not what _plan_record writes, as '<field> <value> is not ...'."""
+    found = []
+    summary = record.get('summary')
+    if summary is not None and not isinstance(summary, dict):
+        found.append('summary %s is not an object' % json_text(summary))
+    elif summary is not None:
+        found.extend(_value_problems('summary.name', summary.get('name'), str, 'text'))
+        for field in ('bridge', 'uplink'):
+            if summary.get(field) is not None:
+                found.extend(interface_name_problems('summary.' + field, summary[field]))
+        found.extend(_value_problems('summary.subnet', summary.get('subnet'), ipaddress.IPv4Network, 'an IPv4 network'))
+        found.extend(_value_problems('summary.snat_to', summary.get('snat_to'), ipaddress.IPv4Address, 'an IPv4 address'))
+        if summary.get('port_forwards') is not None and not strings(summary['port_forwards']):
+            found.append('summary.port_forwards %s is not a list of texts' % json_text(summary['port_forwards']))
+    found.extend(_value_problems('gateway', record.get('gateway'), ipaddress.IPv4Address, 'an IPv4 address'))
+    found.extend(_value_problems('gateway_added', record.get('gateway_added'), ipaddress.IPv4Interface, 'an IPv4 address/prefix'))
+    nft = record.get('nft')
+    if nft is not None and not (isinstance(nft, dict) and isinstance(nft.get('fingerprint'), (str, type(None)))
+                                and isinstance(nft.get('listing'), (list, type(None)))):
+        found.append('nft %s is not {"fingerprint": text, "listing": [...]}' % json_text(nft))
+    return found
 
 
 def read_state_file(path):

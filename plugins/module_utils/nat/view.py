@@ -15,8 +15,11 @@ import ipaddress
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import load_ledger, read_forwarding
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.nft import FAMILY, normalize_listing, table_name
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import (
-    NatStateError, load_json_state, load_record, other_records, read_state_file)
+    NatStateError, json_text, load_json_state, load_record, other_records, read_state_file, strings)
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
+
+FORWARDING_VALUES = ('0', '1', None)  # what /proc/sys/net/ipv4/conf/<if>/forwarding holds, None: no such interface
 
 
 class NatView:
@@ -50,12 +53,17 @@ def ipv4_interfaces(net, link):
 
 
 def read_ledger(data, path):
-    """The forwarding ledger, checked for the shape the planner relies on."""
+    """The forwarding ledger, checked for the shape the planner relies on: its keys become /proc paths, its
+    "original" values are written back there."""
     load_json_state(data, path, {})
     ledger = load_ledger(data)
-    if not isinstance(ledger, dict) or not all(isinstance(entry, dict) and isinstance(entry.get('instances'), list)
-                                               for entry in ledger.values()):
-        raise NatStateError('reading %s: "interfaces" is not a map of interfaces to {"original", "instances": [...]}' % path)
+    if not isinstance(ledger, dict) or not all(isinstance(entry, dict) and strings(entry.get('instances'))
+                                               and entry.get('original') in FORWARDING_VALUES for entry in ledger.values()):
+        raise NatStateError('reading %s: "interfaces" is not a map of interfaces to {"original": "0", "1" or null, '
+                            '"instances": [names]}: %s; xen_nat did not write this' % (path, json_text(ledger)))
+    problems = [problem for ifname in ledger for problem in interface_name_problems('interface', ifname)]
+    if problems:
+        raise NatStateError('reading %s: %s; xen_nat did not write this' % (path, '; '.join(problems)))
     return ledger
 
 
@@ -80,7 +88,8 @@ def read_view(spec, paths, net, nft, service, read_value=read_forwarding):
     for ifname in set([view.bridge_name, view.uplink_name] + claimed):
         if ifname:
             view.forwarding[ifname] = read_value(ifname)
-    view.nft_listing = normalize_listing(nft.table_json(FAMILY, table_name(spec.name)))
-    view.nft_text = nft.table_text(FAMILY, table_name(spec.name)) if view.nft_listing is not None else ''
+    table = table_name(spec.name)
+    view.nft_listing = normalize_listing(nft.table_json(FAMILY, table), 'nft -j list table %s %s' % (FAMILY, table))
+    view.nft_text = nft.table_text(FAMILY, table) if view.nft_listing is not None else ''
     view.dnsmasq_pid = service.running_pid()
     return view
