@@ -70,6 +70,11 @@ notes:
   - The running host wins over O(xend_config) when both tell a topology; a disagreement is a warning.
   - Vifs are taken exactly as their lines are; a vif without C(mac) or C(vifname) is listed in RV(unexpressed)
     because the model's default (C(auto)) gives it one.
+  - Every value that would become a variable passes the collection's rule for its kind first (guest names, config
+    paths without Jinja marks, every vif key, bridge, port and uplink names); a guest or bridge with a value that breaks
+    one is left out of RV(host_vars) and listed in RV(unexpressed), the value JSON-escaped and cut to 64 characters.
+  - The playbook writes the file through the filter P(xenfleet.network.adopted_host_vars_file#filter), a YAML dumper
+    whose header comments are escaped.
 seealso:
   - module: xenfleet.network.xen_vif_info
   - module: xenfleet.network.xen_bridge

@@ -147,7 +147,9 @@ options:
   live:
     description:
       - Also bring the running guests in line, as M(xenfleet.network.xen_vif)'s O(xenfleet.network.xen_vif#module:live)
-        does, vif by vif. One C(xl list) says which listed guests run; each of those gets one C(xl network-list).
+        does, vif by vif. One C(xl list) says which listed guests run; each of those gets one C(xl network-list) and
+        one C(xenstore-ls -f) per vif backend, and a running vif whose backend entries differ from its config entry is
+        re-plugged even when the file does not change.
       - The files are written first; if an xl command then fails, the task fails saying the files were written.
       - Without xl only the files change, with a warning.
     type: bool
@@ -311,7 +313,8 @@ live:
       description: Why nothing live was done (xl missing).
       type: str
     vifs:
-      description: Per running guest, its vifs as C(xl network-list) showed them before the task.
+      description: Per running guest, its vifs as C(xl network-list) showed them before the task, each with C(backend),
+        its backend's xenstore entries.
       type: dict
     steps:
       description: What the commands do, in order.

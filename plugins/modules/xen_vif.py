@@ -150,11 +150,15 @@ options:
     default: false
   live:
     description:
-      - Also apply the change to the running guest. The module reads C(xl network-list <domain>) and runs
+      - Also apply the change to the running guest. The module reads C(xl network-list <domain>) and each running
+        vif's backend entries in xenstore (C(xenstore-ls -f <backend path>)), and runs
         C(xl network-attach <domain> key=value...) when the guest has no vif with this devid, or
-        C(xl network-detach <domain> <devid>) then C(xl network-attach) when the running vif's MAC differs or the
-        config entry changed (xl cannot change a running vif in place). With O(state=absent),
+        C(xl network-detach <domain> <devid>) then C(xl network-attach) when the running vif's MAC differs, one of
+        its backend entries differs from the config entry (vifname, ip, rate, mtu; bridge, script, gatewaydev and type
+        where the entry sets them), or the config entry changed (xl cannot change a running vif in place). So a run
+        killed between the config write and xl is repaired by the next one. With O(state=absent),
         C(xl network-detach <domain> <mac|devid>).
+      - Without C(xenstore-ls) the running vif is compared by MAC only, with a warning.
       - When xl is not installed or the guest is not running (C(xl list <domain>) fails), only the file changes and
         the module warns.
       - The file is written first; if an xl command then fails, the task fails saying the file was written.
@@ -339,7 +343,8 @@ live:
       description: Why nothing live was done (xl missing, guest not running).
       type: str
     vifs:
-      description: The running vifs as C(xl network-list) showed them before the task.
+      description: The running vifs as C(xl network-list) showed them before the task, each with C(backend), its
+        backend's xenstore entries (when C(xenstore-ls) is installed).
       type: list
       elements: dict
     steps:
