@@ -57,21 +57,24 @@ def test_one_vif_renders_as_the_save_tools_print_it():
     assert chains['eb']['XFAS-vif1.0'] == ['--among-src ! 2:0:c0:0:2:15 -j DROP', '-p 0x0800 -j ACCEPT', '-p 0x0806 -j XFARP-vif1.0',
                                            '-p 0x86dd -j ACCEPT', '-j DROP']
     assert chains['v4']['XFAS-vif1.0'] == [
-        '-p udp -m udp --sport 67 -j DROP', '-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 -j ACCEPT',
+        render.FIRST_FRAGMENT['v4'], '-p udp -m udp --sport 67 -j DROP', '-p udp -m udp --dport 67 -j XFDH-vif1.0',
+        '-s 0.0.0.0/32 -d 255.255.255.255/32 -p udp -m udp --sport 68 --dport 67 -j ACCEPT',
         '-p icmp -m icmp --icmp-type 5 -j DROP', '-s 192.0.2.21/32 -j ACCEPT', '-j DROP']
     assert chains['v6']['XFSRC-vif1.0'][-2:] == ['-p ipv6-icmp -m icmp6 --icmpv6-type 136 -j DROP', '-j ACCEPT']
 
 
 def test_roles_switch_their_rules():
     chains = render.vif_chains(spec([vif(dhcp=False, dhcp_server=True, router=True)]).vifs[0])
-    assert chains['v4']['XFAS-vif1.0'][:2] == ['-p udp -m udp --dport 67 -j DROP', '-s 192.0.2.21/32 -j ACCEPT']
+    assert chains['v4']['XFAS-vif1.0'][:3] == [render.FIRST_FRAGMENT['v4'], '-p udp -m udp --dport 67 -j DROP', '-s 192.0.2.21/32 -j ACCEPT']
+    assert 'XFDH-vif1.0' not in chains['v4']
     assert not any('134' in rule or '--sport 547' in rule for rule in chains['v6']['XFAS-vif1.0'])
 
 
 def test_a_routed_vif_is_dispatched_by_input_interface_and_mac_without_ebtables():
     routed = spec([vif('vif3.0', mac=['02:00:0a:00:03:05'], ipv4=['10.0.3.5'], ipv6=[], routed=True)]).vifs[0]
     assert render.vif_chains(routed)['eb'] == {}
-    assert render.dispatch_lines('v4', routed) == ['-i vif3.0 -m mac --mac-source 02:00:0a:00:03:05 -j XFAS-vif3.0', '-i vif3.0 -j DROP']
+    assert render.dispatch_lines('v4', routed) == ['-i vif3.0 -m mac --mac-source 02:00:0a:00:03:05 -j XFAS-vif3.0', '-i vif3.0 -j DROP',
+                                                   '-i vif3.0-emu -m mac --mac-source 02:00:0a:00:03:05 -j XFAS-vif3.0', '-i vif3.0-emu -j DROP']
 
 
 def test_the_kernels_chains_read_back_as_the_policy_that_made_them():
@@ -179,3 +182,29 @@ def test_only_ports_and_patterns_end_in_the_wildcard():
     assert render.port_name('eth0') == 'eth0'
     with pytest.raises(render.RuleValueError, match="vif_patterns 'v !x\\+'"):
         render.port_name('v !x*', 'vif_patterns')
+
+
+def test_dhcp_requests_must_be_whole_and_name_one_of_the_vifs_macs_in_chaddr():
+    chains = render.vif_chains(spec([vif(mac=['02:00:c0:00:02:15', '02:00:c0:00:02:99'])]).vifs[0])
+    assert chains['v4']['XFDH-vif1.0'] == [
+        '-m u32 --u32 "0x4&0x3fff=0x0&&0x0>>0x16&0x3c@0x8>>0x8&0xffff=0x106&&0x0>>0x16&0x3c@0x24=0x200c000&&0x0>>0x16&0x3c@0x28>>0x10=0x215" -j RETURN',
+        '-m u32 --u32 "0x4&0x3fff=0x0&&0x0>>0x16&0x3c@0x8>>0x8&0xffff=0x106&&0x0>>0x16&0x3c@0x24=0x200c000&&0x0>>0x16&0x3c@0x28>>0x10=0x299" -j RETURN',
+        '-j DROP']
+
+
+def test_neighbour_discovery_returns_only_in_shapes_with_at_most_one_option_carrying_the_vifs_mac():
+    chains = render.vif_chains(spec([vif()]).vifs[0])['v6']
+    assert ['-p ipv6-icmp -m icmp6 --icmpv6-type %d -j XFND-vif1.0' % kind for kind in (133, 135, 136)] == [
+        rule for rule in chains['XFAS-vif1.0'] if 'XFND' in rule]
+    shapes = chains['XFND-vif1.0']
+    assert shapes[-1] == '-j DROP'
+    # NA: 32 bytes, no extension header, a target link-layer option of length 1 with the vif's MAC
+    assert '-m u32 --u32 "0x4>>0x8=0x203a&&0x28>>0x18=0x88&&0x40>>0x10=0x201&&0x40&0xffff=0x200&&0x44=0xc0000215" -j RETURN' in shapes
+    assert '-s ::/128 -m u32 --u32 "0x4>>0x8=0x203a&&0x28>>0x18=0x87&&0x40>>0x10=0xe01" -j RETURN' in shapes
+    assert all(rule.startswith(('-m u32 --u32 "0x4>>0x8=', '-s ::/128 -m u32 --u32 "0x4>>0x8=')) for rule in shapes[:-1])
+
+
+def test_first_fragments_without_their_upper_layer_header_are_dropped_first():
+    chains = render.vif_chains(spec([vif(dhcp_server=True, dhcp=False, router=True)]).vifs[0])
+    assert chains['v4']['XFAS-vif1.0'][0] == render.FIRST_FRAGMENT['v4']
+    assert chains['v6']['XFAS-vif1.0'][0] == render.FIRST_FRAGMENT['v6']

@@ -124,7 +124,8 @@ def test_the_bridge_table_hooks_prerouting_before_learning_and_carries_its_layou
     assert 'type filter hook prerouting priority -350; policy accept;' in body
     assert 'comment "%s"' % render.layout_comment('bridge') in body
     assert render.layout_digest('bridge') != render.layout_digest('inet')
-    assert render.expected_layout('bridge')['chains'] == {'prerouting': 5, 'guest': 4, 'guest_ip4': 7, 'guest_ip6': 11, 'guest_arp': 9, 'refuse': 2}
+    assert render.expected_layout('bridge')['chains'] == {'prerouting': 5, 'guest': 4, 'guest_ip4': 9, 'guest_ip6': 12, 'guest_arp': 9,
+                                                          'first_fragment': 4, 'nd_shape': 7, 'dhcp_request': 2, 'refuse': 2}
     assert 'map guests {\n\t\ttype ifname : verdict\n\t\tcounter' in body
 
 
@@ -162,3 +163,40 @@ def test_an_element_read_from_the_kernel_with_a_name_nft_cannot_carry_is_refused
     # Elements of vifs a task does not name are written back; one edited by hand must not carry a script along.
     with pytest.raises(NftQuoteError, match='set element'):
         render.element_key(render.SETS_BY_NAME['guests'], ('x" }; flush ruleset; #',))
+
+
+def chain_rules(family, name):
+    return dict((chain, rules) for chain, _hooked, rules in render._chains(family))[name]  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('family', render.FAMILIES)
+def test_first_fragments_are_checked_before_any_port_or_type(family):
+    for chain, jump in (('guest_ip4', render.IPV4_FIRST_FRAGMENT), ('guest_ip6', render.IPV6_FIRST_FRAGMENT)):
+        rules = chain_rules(family, chain)
+        reading = [index for index, rule in enumerate(rules) if 'udp ' in rule or 'icmp' in rule or '@th' in rule]
+        assert rules.index(jump) < min(reading)
+    assert chain_rules(family, 'first_fragment')[-1] == 'goto refuse'
+    assert all(rule.endswith(' return') for rule in chain_rules(family, 'first_fragment')[:-1])
+
+
+@pytest.mark.parametrize('family', render.FAMILIES)
+def test_neighbour_discovery_has_one_shape_and_is_checked_before_any_accept(family):
+    rules = chain_rules(family, 'guest_ip6')
+    shape = rules.index('icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } jump nd_shape')
+    assert shape < min(index for index, rule in enumerate(rules) if rule.endswith('accept'))
+    nd_shape = chain_rules(family, 'nd_shape')
+    assert nd_shape[-1] == 'goto refuse'
+    # every accepted shape names the next header and the length, and any option it allows carries the vif's MAC (or is DAD's nonce)
+    for rule in nd_shape[:-1]:
+        assert rule.startswith('ip6 nexthdr ipv6-icmp icmpv6 type ') and ' ip6 length ' in rule and rule.endswith(' return')
+        assert '@th' not in rule or '@nd_mac' in rule or ('ip6 saddr ::' in rule and '0x0e01' in rule)
+    assert not any('@th,192,16 { 0x0101, 0x0201 }' in rule for rule in rules)  # the old first-option-only check is gone
+
+
+@pytest.mark.parametrize('family', render.FAMILIES)
+def test_dhcp_requests_name_the_vifs_own_mac_unless_it_is_a_dhcp_server(family):
+    rules = chain_rules(family, 'guest_ip4')
+    request = rules.index('udp dport 67 iifname != @dhcp_server jump dhcp_request')
+    assert request < rules.index('ip saddr 0.0.0.0 ip daddr 255.255.255.255 udp sport 68 udp dport 67 accept')
+    assert chain_rules(family, 'dhcp_request') == render.DHCP_REQUEST_RULES
+    assert '@th,288,48' in render.DHCP_REQUEST_RULES[0] and '@nd_mac' in render.DHCP_REQUEST_RULES[0]
