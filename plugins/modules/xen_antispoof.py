@@ -19,6 +19,10 @@ description:
     DHCP client (not server) and not as a router (no router advertisements, no redirects), and send only the ethertypes
     listed for it. Forged frames are dropped before the bridge learns their source MAC, and also when they are addressed
     to dom0 itself.
+  - Headers a check reads cannot be hidden from it. A first fragment (IPv4 or IPv6, atomic ones included) must carry its
+    upper-layer header (RFC 7112); router and neighbour solicitations and neighbour advertisements pass only without
+    extension headers and with at most one option, a link-layer address option carrying the vif's own MAC (or the
+    nonce of duplicate address detection); a DHCP request must be whole and name the vif's own MAC in C(chaddr).
   - The V(nftables) backend (default) keeps the policy as elements of sets in two tables of its own, C(bridge
     xenfleet_antispoof) for bridged vifs and C(inet xenfleet_antispoof) for routed ones, so the cost per packet does not
     grow with the number of guests. Every change is one C(nft -f) transaction; reruns compare the tables read back with
@@ -100,7 +104,8 @@ options:
         default: true
       dhcp:
         description:
-          - Let the guest act as a DHCP and DHCPv6 client (a DHCP discovery comes from C(0.0.0.0)).
+          - Let the guest act as a DHCP and DHCPv6 client (a DHCP discovery comes from C(0.0.0.0)). Its DHCP requests must
+            name one of its own MACs in C(chaddr), unless O(vifs[].dhcp_server) is set.
         type: bool
         default: true
       dhcp_server:
