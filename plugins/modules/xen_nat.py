@@ -33,6 +33,9 @@ description:
     it as a daemon and finds it again by its pid file, starting it again when it is gone.
   - Every change is a named step of a plan. Check mode reports the plan, diff mode shows the table, the dnsmasq
     configuration and the forwarding flags before and after, and a failed step rolls back the steps already done.
+  - A state file the module did not write (an instance record or the forwarding ledger with a field that is not an
+    address, a network, an interface name or a list where one belongs) fails the task naming the file and the field,
+    before anything changes.
 author:
   - xenfleet.network developers (@xenfleet)
 requirements:
@@ -227,8 +230,9 @@ options:
     default: auto
   state_dir:
     description:
-      - Directory of the instances' state. Each instance keeps its record, lease and pid files in C(<state_dir>/<name>/);
-        C(<state_dir>/forwarding.json) records the forwarding flags the instances changed.
+      - Directory of the instances' state. Each instance keeps its record, lease and pid files in C(<state_dir>/<name>/).
+        The forwarding flags are claimed in the record of kernel settings shared with M(xenfleet.network.xen_route)
+        (C(/var/lib/xenfleet/sysctls.json)); a C(<state_dir>/forwarding.json) of an earlier version is taken over by it.
       - All instances of a host must share it, or they cannot see each other's subnets and ports.
       - An absolute path without control characters; with DHCP also without white space, C(#), C(") or C(\\), since
         dnsmasq's configuration names the lease and pid files under it.

@@ -37,6 +37,9 @@ description:
     RV(adopted_routes), so a run after a guest's start changes nothing.
   - Every change is a named step of a plan. Check mode reports it, diff mode shows routes, proxy entries, vif addresses
     and sysctls before and after, and a failed step rolls back the steps already done.
+  - The sysctls are claimed in one record shared with M(xenfleet.network.xen_nat) (C(/var/lib/xenfleet/sysctls.json),
+    under one lock), so a flag both need stays set until the last of them lets go. What xen_route no longer needs (no
+    routes left, or with O(purge) no guest of a family) is put back to the value it had before the first claim.
 author:
   - xenfleet.network developers (@xenfleet)
 requirements:

@@ -10,17 +10,17 @@ flag of the interface it came in on, so a NAT network needs the flag on its
 bridge (guests going out) and on its uplink (replies and port forwards
 coming in), and the global net.ipv4.ip_forward can stay off.
 
-Several networks may share an uplink. A ledger (a JSON file beside the
-instances' state) records, per interface, the value it had before the first
-network claimed it and which networks need it now; the value is put back
-only when the last of them is gone.
+Several networks may share an uplink, and xen_route needs the uplink's flag
+too: each instance claims the flags it needs in the one record of kernel
+settings (common/sysctls.py), and a flag is put back only when its last user,
+of any module, is gone. The ledger xen_nat kept before (<state_dir>/forwarding.json,
+{ifname: {'original', 'instances'}}) is taken over by that record at the next run.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import copy
 import json
 import os
 
@@ -46,40 +46,48 @@ def write_forwarding(ifname, value, proc_conf=PROC_CONF):
         handle.write('%s\n' % value)
 
 
+def forwarding_key(ifname):
+    """The interface's flag as the record of kernel settings names it."""
+    return 'net/ipv4/conf/%s/forwarding' % ifname
+
+
+def forwarding_ifname(key):
+    """The interface of a forwarding key, or None for another setting."""
+    parts = key.split('/')
+    return parts[3] if len(parts) == 5 and parts[:3] == ['net', 'ipv4', 'conf'] and parts[4] == 'forwarding' else None
+
+
+def nat_user(name):
+    """An instance as a user in the record of kernel settings."""
+    return 'xen_nat %s' % name
+
+
+def claimed_interfaces(record, name):
+    """The interfaces whose flag the instance claims in the record."""
+    return [forwarding_ifname(key) for key in record.users(nat_user(name)) if forwarding_ifname(key)]
+
+
 def load_ledger(data):
-    """The ledger from its file content (bytes or None): {ifname: {'original': '0', 'instances': [...]}}."""
+    """xen_nat's former ledger from its file content (bytes or None): {ifname: {'original': '0', 'instances': [...]}}."""
     if not data:
         return {}
     return json.loads(data.decode('utf-8')).get('interfaces', {})
 
 
-def dump_ledger(entries):
-    return (json.dumps({'interfaces': entries}, indent=2, sort_keys=True) + '\n').encode('utf-8')
+def take_over_ledger(record, ledger):
+    """Put the former ledger's claims into the record (not yet written): a flag the record knows keeps its entry."""
+    for ifname, entry in sorted(ledger.items()):
+        key = forwarding_key(ifname)
+        if key not in record.entries:
+            record.entries[key] = {'original': entry['original'], 'users': {}}
+        for instance in entry['instances']:
+            record.entries[key]['users'].setdefault(nat_user(instance), '1')
 
 
-def plan_forwarding(ledger, instance, needed, read_value):
-    """The ledger after `instance` needs forwarding on exactly `needed` (empty: on nothing), and the writes that takes.
-
-    Returns (new ledger, [(ifname, current value, new value)]).
-    """
-    entries = copy.deepcopy(ledger)
-    writes = []
-    for ifname in needed:
-        current = read_value(ifname)
-        entry = entries.setdefault(ifname, {'original': current, 'instances': []})
-        if instance not in entry['instances']:
-            entry['instances'] = sorted(entry['instances'] + [instance])
-        if current is not None and current != '1':
-            writes.append((ifname, current, '1'))
-    for ifname in sorted(entries):
-        entry = entries[ifname]
-        if ifname in needed or instance not in entry['instances']:
-            continue
-        entry['instances'] = [name for name in entry['instances'] if name != instance]
-        if entry['instances']:
-            continue
-        del entries[ifname]
-        current = read_value(ifname)
-        if current is not None and entry['original'] is not None and current != entry['original']:
-            writes.append((ifname, current, entry['original']))
-    return entries, writes
+def plan_forwarding(plan, record, name, needed, read_value, write_value):
+    """Add the steps giving instance `name` forwarding on exactly the interfaces `needed` (empty: on none), flags
+    another user still needs left on. Returns {ifname: value written}."""
+    change = record.plan(plan, nat_user(name), dict((forwarding_key(ifname), '1') for ifname in needed),
+                         lambda key: read_value(forwarding_ifname(key)),
+                         lambda key, value: write_value(forwarding_ifname(key), value))
+    return dict((forwarding_ifname(key), value) for key, value in change.finish(plan).items())

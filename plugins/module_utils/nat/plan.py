@@ -27,7 +27,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common import boo
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_config import render_config
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.dnsmasq_service import ServiceError
-from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import dump_ledger, plan_forwarding
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import plan_forwarding
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.nft import (
     FAMILY, fingerprint, normalize_listing, render_body, render_table, table_current, table_name)
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import dump_record
@@ -108,17 +108,12 @@ class NatPlanner:
         self.plan.add('remove %s' % path, remove, restore)
 
     def _plan_forwarding(self, needed):
-        view, write = self.view, self.actors.write_forwarding
-        entries, writes = plan_forwarding(view.ledger, self.spec.name, needed, view.forwarding.get)
-        for ifname, old, new in writes:
-            self.plan.add('set net.ipv4.conf.%s.forwarding to %s' % (ifname, new),
-                          bind(write, ifname, new), bind(write, ifname, old))
-            self.forwarding_after[ifname] = new
-        if entries != view.ledger:
-            if entries:
-                self._write_file(self.paths.ledger, dump_ledger(entries))
-            else:
-                self._remove_file(self.paths.ledger)
+        # Claimed in the record of kernel settings shared with xen_route (common/sysctls.py), which took over
+        # the former ledger (nat/forwarding.py): the ledger file goes.
+        view = self.view
+        self.forwarding_after.update(plan_forwarding(self.plan, view.sysctl_record, self.spec.name, needed,
+                                                     view.forwarding.get, self.actors.write_forwarding))
+        self._remove_file(self.paths.ledger)
 
     def _stop_dnsmasq(self):
         service = self.actors.service

@@ -26,6 +26,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.locks impo
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink, NetlinkError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import Nft, NftError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import apply_plan
+from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import lock as sysctl_lock
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import checked_options
 
 SBIN_DIRS = ['/usr/sbin', '/sbin', '/usr/local/sbin']
@@ -48,7 +49,8 @@ def run_nat_module(module):
         module.fail_json(msg='xen_nat %s: %s. Nothing was changed.' % (spec.name, error))
     actors = Actors(net, nft, service, write_forwarding, functools.partial(check_config, module.run_command, dnsmasq))
     try:
-        with module_locks(module, 'xen_nat', state_lock(module, spec, paths)):
+        # The kernel settings' lock too: their record is shared with xen_route.
+        with module_locks(module, 'xen_nat', state_lock(module, spec, paths) + [sysctl_lock()]):
             result = converge(module, spec, paths, actors)
     finally:
         actors.net.close()

@@ -12,7 +12,9 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import load_ledger, read_forwarding
+from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import SysctlError, SysctlRecord
+from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import (
+    claimed_interfaces, load_ledger, read_forwarding, take_over_ledger)
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.nft import FAMILY, normalize_listing, table_name
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import (
     NatStateError, json_text, load_json_state, load_record, other_records, read_state_file, strings)
@@ -35,6 +37,7 @@ class NatView:
         self.record = {}
         self.others = []
         self.ledger = {}
+        self.sysctl_record = None
         self.forwarding = {}
         self.nft_listing = None
         self.nft_text = ''
@@ -84,7 +87,12 @@ def read_view(spec, paths, net, nft, service, read_value=read_forwarding):
         view.uplink_addresses = ipv4_interfaces(net, view.uplink)
     view.others = other_records(spec.state_dir, spec.name)
     view.ledger = read_ledger(view.files[paths.ledger], paths.ledger)
-    claimed = [ifname for ifname, entry in view.ledger.items() if spec.name in entry['instances']]
+    try:
+        view.sysctl_record = SysctlRecord.read()
+    except SysctlError as error:
+        raise NatStateError(str(error))
+    take_over_ledger(view.sysctl_record, view.ledger)
+    claimed = claimed_interfaces(view.sysctl_record, spec.name)
     for ifname in set([view.bridge_name, view.uplink_name] + claimed):
         if ifname:
             view.forwarding[ifname] = read_value(ifname)

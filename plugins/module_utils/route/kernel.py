@@ -11,7 +11,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import os
 from collections import namedtuple
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import (
@@ -25,7 +24,6 @@ RT_TABLE_MAIN = 254
 RT_SCOPE_LINK = 253
 RT_SCOPE_NOWHERE = 255
 NTF_PROXY = 0x08
-PROC_SYS = '/proc/sys'
 
 # One host route as vif-route makes it: ip route add <addr> dev <vif> src <dom0's main address>.
 HostRoute = namedtuple('HostRoute', 'family dst dev prefsrc')
@@ -40,10 +38,6 @@ def route_text(route):
 
 class RouteNetlink(Netlink):
     """Netlink plus the requests only xen_route needs: its own routes and proxy neighbour entries."""
-
-    def link_names(self):
-        return dict((message['index'], message.get_attr('IFLA_IFNAME'))
-                    for message in self._request('list links', self.ipr.get_links))
 
     def own_routes(self):
         """Every main-table route carrying ROUTE_PROTOCOL, whatever link it goes through."""
@@ -94,28 +88,3 @@ class RouteNetlink(Netlink):
     def delete_proxy(self, address, dev):
         self._request('delete proxy entry %s on %s' % (address, dev), self.ipr.neigh, 'del', dst=address,
                       ifindex=self.index(dev), family=AF_INET6, flags=NTF_PROXY)
-
-
-class Sysctls:
-    """Kernel settings under /proc/sys, named in the '/' form (net/ipv4/conf/vif1.0/proxy_arp): names hold dots."""
-
-    def __init__(self, root=PROC_SYS):
-        self.root = root
-
-    def path(self, key):
-        return os.path.join(self.root, key)
-
-    def read(self, key):
-        """The value as text, or None when the setting does not exist (its interface is gone)."""
-        try:
-            with open(self.path(key)) as handle:
-                return handle.read().strip()
-        except (IOError, OSError):
-            return None
-
-    def write(self, key, value):
-        try:
-            with open(self.path(key), 'w') as handle:
-                handle.write('%s\n' % value)
-        except (IOError, OSError) as error:
-            raise NetlinkError('set %s to %s: %s' % (key.replace('/', '.'), value, error.strerror or error))

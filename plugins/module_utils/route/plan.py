@@ -32,9 +32,12 @@ import functools
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Address, route_label
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan
+from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import SysctlRecord, plan_write
 from ansible_collections.xenfleet.network.plugins.module_utils.route import boot_hook
 from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import HostRoute, route_text
 
+# Who xen_route is in the shared record of kernel settings (common/sysctls.py): one per network namespace, as its lock.
+SYSCTL_USER = 'xen_route'
 FILE_HEADER = ('# Written by xenfleet.network.xen_route: the routed topology\'s boot-time settings (uplink %s).\n'
                '# The vifs\' own settings are made at each guest start (vif-route) or by the module.\n')
 
@@ -76,10 +79,11 @@ def render_sysctl_file(spec):
 class RoutePlanner:
     """Desired state from the spec, compared with a RouteView, as a Plan and a before/after pair."""
 
-    def __init__(self, spec, net, sysctls):
+    def __init__(self, spec, net, sysctls, record=None):
         self.spec = spec
         self.net = net
         self.sysctls = sysctls
+        self.record = record if record is not None else SysctlRecord.read()
         self.plan = Plan()
         self.adopted = []  # the routes someone else made that stand for desired ones, as text
 
@@ -88,10 +92,22 @@ class RoutePlanner:
         return [entry for entry in self.spec.routes if entry.vif in view.vifs]
 
     def sysctl_keys(self, view):
-        keys = [key for key, dummy in persistent_sysctls(self.spec)]
+        """The settings to read: those wanted now, and those claimed before, which may have to be put back."""
+        keys = [key for key, dummy in self.claimed_sysctls()]
         for entry in self.present(view):
             keys += [key for key, dummy in vif_sysctls(entry)]
-        return keys
+        return keys + [key for key in self.record.users(SYSCTL_USER) if key not in keys]
+
+    def claimed_sysctls(self):
+        """The dom0-wide and uplink settings, claimed in the record shared with xen_nat. Without purge, what was
+        claimed before stays claimed, as the routes it serves stay. (A vif's own settings are xen_route's alone and go
+        with the vif when its guest stops.)"""
+        wanted = persistent_sysctls(self.spec)
+        if not self.spec.purge:
+            keys = set(key for key, dummy in wanted)
+            wanted += [(key, self.record.entries[key]['users'][SYSCTL_USER]) for key in self.record.users(SYSCTL_USER)
+                       if key not in keys]
+        return wanted
 
     def proxy_candidates(self, view):
         listed = [str(address) for entry in self.present(view) for address in entry.addresses if address.version == 6]
@@ -130,11 +146,12 @@ class RoutePlanner:
         spec = self.spec
         before_sysctls = dict(view.sysctls)
         after_sysctls = dict(view.sysctls)
-        settings = persistent_sysctls(spec) + [setting for entry in self.present(view) for setting in vif_sysctls(entry)]
-        for key, value in settings:
+        # Claimed in the shared record: a setting xen_nat needs too is put back only when both let go.
+        claims = self.record.plan(self.plan, SYSCTL_USER, dict(self.claimed_sysctls()), view.sysctls.get, self.sysctls.write)
+        for key, value in [setting for entry in self.present(view) for setting in vif_sysctls(entry)]:
             current = after_sysctls.get(key)
             if current is not None and current != value:
-                self._set_sysctl(key, current, value)
+                plan_write(self.plan, self.sysctls.write, key, current, value)
                 after_sysctls[key] = value
         before_addresses = dict((vif, list(found)) for vif, found in view.vif_addresses.items())
         after_addresses = dict((vif, list(found)) for vif, found in view.vif_addresses.items())
@@ -150,6 +167,8 @@ class RoutePlanner:
                               functools.partial(self.take_address_back, entry.vif, address, view.vif_routes[entry.vif]))
                 after_addresses[entry.vif].append(main)
         after_routes, after_proxies = self._plan_routes(view)
+        # Put back after the routes went: they need forwarding until they are gone.
+        after_sysctls.update(claims.finish(self.plan))
         before = dict(routes=sorted(route_text(route) for route in view.own_routes),
                       proxy_neighbours=sorted('%s dev %s' % (address, spec.uplink) for address in view.proxies),
                       vif_addresses=before_addresses, sysctls=before_sysctls)
@@ -194,11 +213,6 @@ class RoutePlanner:
         self.net.delete_address(vif, address)
         for route in routes:
             self.net.replace_route(vif, route)
-
-    def _set_sysctl(self, key, current, value):
-        self.plan.add('set %s to %s' % (key.replace('/', '.'), value),
-                      functools.partial(self.sysctls.write, key, value),
-                      functools.partial(self.sysctls.write, key, current))
 
     def _plan_routes(self, view):
         spec = self.spec

@@ -14,8 +14,10 @@ __metaclass__ = type
 from ansible_collections.xenfleet.network.plugins.module_utils.common.deps import require
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import apply_plan
+from ansible_collections.xenfleet.network.plugins.module_utils.common import sysctls as shared_sysctls
+from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import SysctlError
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import checked_options
-from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import NetlinkError, RouteNetlink, Sysctls
+from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import NetlinkError, RouteNetlink
 from ansible_collections.xenfleet.network.plugins.module_utils.route.plan import RoutePlanner
 from ansible_collections.xenfleet.network.plugins.module_utils.route.spec import RouteSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.route.view import read_view
@@ -29,9 +31,15 @@ def run_route_module(module, sysctls=None):
     except NetlinkError as error:
         module.fail_json(msg='xen_route: %s. Nothing was changed.' % error)
     try:
-        # One lock per network namespace: routes, proxy entries and /proc/sys/net belong to it.
-        with module_locks(module, 'xen_route', [('routes of this network namespace', namespace_lock_path('route'))]):
-            result = converge(module, spec, RoutePlanner(spec, net, sysctls or Sysctls()))
+        # One lock per network namespace: routes and proxy entries belong to it; the kernel settings' lock is shared
+        # with every module that sets them (xen_nat).
+        with module_locks(module, 'xen_route', [('routes of this network namespace', namespace_lock_path('route')),
+                                                shared_sysctls.lock()]):
+            try:
+                record = shared_sysctls.SysctlRecord.read()
+            except shared_sysctls.SysctlError as error:
+                module.fail_json(msg='xen_route: %s. Nothing was changed.' % error)
+            result = converge(module, spec, RoutePlanner(spec, net, sysctls or shared_sysctls.Sysctls(), record))
     finally:
         net.close()
     module.exit_json(**result)
@@ -46,7 +54,10 @@ def converge(module, spec, planner):
     if problems:
         module.fail_json(msg='Invalid options for this host: %s. Nothing was changed.' % '; '.join(problems),
                          problems=problems)
-    before, after = planner.build(view)
+    try:
+        before, after = planner.build(view)
+    except SysctlError as error:
+        module.fail_json(msg='xen_route: %s. Nothing was changed.' % error)
     result = dict(changed=bool(planner.plan), plan=planner.plan.names(), uplink=spec.uplink, main_ip=view.main_ip,
                   main_ip6=view.main_ip6, routes=after['routes'], adopted_routes=planner.adopted,
                   proxy_neighbours=after['proxy_neighbours'],

@@ -6,6 +6,11 @@
 # they should not.
 set -euo pipefail
 source ../setup_xenlab/lab.sh
+source ../setup_xen_nat/cleanup.sh
 
 lab_up lab.json
 lab_playbook "$LAB_DIR" converge.yml "$@"
+
+# xen_nat and xen_route sharing eth0's forwarding flag, on a fresh lab.
+lab_up lab.json
+lab_playbook "$LAB_DIR" shared_sysctls.yml "$@"

@@ -28,3 +28,12 @@ class FakeXl:
 def fake_xl():
     """FakeXl itself: call it with the answers table."""
     return FakeXl
+
+
+@pytest.fixture(autouse=True)
+def sysctl_record_in_tmp(tmp_path, monkeypatch):
+    """The shared record of kernel settings (common/sysctls.py) in the test's own directory, never the host's."""
+    from ansible_collections.xenfleet.network.plugins.module_utils.common import sysctls
+    path = str(tmp_path / 'sysctls.json')
+    monkeypatch.setattr(sysctls, 'record_location', lambda: (path, None))
+    return path

@@ -159,12 +159,12 @@ def host(tmp_path):
     return Host(tmp_path)
 
 
-def test_a_new_network_in_order(host, tmp_path):
+def test_a_new_network_in_order(host, tmp_path, sysctl_record_in_tmp):
     planner = host.planner()
     assert planner.plan.names() == [
-        'set net.ipv4.conf.xenbr1.forwarding to 1',
+        'write %s' % sysctl_record_in_tmp,  # the record of kernel settings shared with xen_route, ahead of the kernel
         'set net.ipv4.conf.eth0.forwarding to 1',
-        'write %s' % (tmp_path / 'state' / 'forwarding.json'),
+        'set net.ipv4.conf.xenbr1.forwarding to 1',
         'create nftables table ip xenfleet_nat_guests',
         'write %s' % (tmp_path / 'etc' / 'guests.nft'),
         'write %s' % (tmp_path / 'systemd' / 'xenfleet-nat-guests-firewall.service'),
@@ -263,7 +263,9 @@ def test_removal_stops_dnsmasq_deletes_everything_and_puts_forwarding_back(host,
     assert [name.split(' /')[0] for name in removed.plan.names()] == [
         'disable xenfleet-nat-guests-firewall.service at boot', 'remove', 'remove',
         'stop dnsmasq (pid 101)', 'remove', 'remove', 'delete nftables table ip xenfleet_nat_guests',
-        'set net.ipv4.conf.eth0.forwarding to 0', 'set net.ipv4.conf.xenbr1.forwarding to 0', 'remove', 'remove', 'remove']
+        # the record of kernel settings keeps the originals until the flags are back, then goes
+        'write', 'set net.ipv4.conf.eth0.forwarding to 0', 'set net.ipv4.conf.xenbr1.forwarding to 0', 'remove',
+        'remove', 'remove']
     assert host.nft.table is None and host.service.pid is None
     assert host.flags == {'xenbr1': '0', 'eth0': '0'}
     assert os.listdir(str(tmp_path / 'state')) == [] and os.listdir(str(tmp_path / 'etc')) == []
@@ -281,7 +283,7 @@ def test_dhcp_disabled_stops_and_removes_dnsmasq_only(host, tmp_path):
 def test_ip_forward_false_gives_the_flags_back(host):
     host.converge()
     planner = host.converge(ip_forward=False)
-    assert planner.plan.names()[:2] == ['set net.ipv4.conf.eth0.forwarding to 0', 'set net.ipv4.conf.xenbr1.forwarding to 0']
+    assert planner.plan.names()[1:3] == ['set net.ipv4.conf.eth0.forwarding to 0', 'set net.ipv4.conf.xenbr1.forwarding to 0']
     assert host.flags == {'xenbr1': '0', 'eth0': '0'}
 
 
@@ -297,10 +299,12 @@ def test_diff_shows_table_config_and_state(host):
     assert state['after'] == dict(forwarding={'eth0': '1', 'xenbr1': '1'}, gateway_added=None, dnsmasq_running=True)
 
 
-def test_only_this_instance_interfaces_are_read_and_reported(host, tmp_path):
+def test_only_this_instance_interfaces_are_read_and_reported(host, tmp_path, sysctl_record_in_tmp):
     (tmp_path / 'state').mkdir()
     (tmp_path / 'state' / 'forwarding.json').write_text('{"interfaces": {"xenbr7": {"original": "0", "instances": ["other"]}}}')
     host.flags['xenbr7'] = '1'
     planner = host.converge()
     assert planner.after(None)['forwarding'] == {'eth0': '1', 'xenbr1': '1'}
-    assert 'xenbr7' in (tmp_path / 'state' / 'forwarding.json').read_text()
+    # The former ledger is taken over by the shared record of kernel settings, the other instance's claim with it.
+    assert not (tmp_path / 'state' / 'forwarding.json').exists()
+    assert '"xen_nat other": "1"' in open(sysctl_record_in_tmp).read()

@@ -14,8 +14,8 @@ import pytest
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import (
     AF_INET, AF_INET6, Address, Link, Route)
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import PlanFailed
-from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import (
-    ROUTE_PROTOCOL, HostRoute, NetlinkError, Sysctls)
+from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import Sysctls
+from ansible_collections.xenfleet.network.plugins.module_utils.route.kernel import ROUTE_PROTOCOL, HostRoute, NetlinkError
 from ansible_collections.xenfleet.network.plugins.module_utils.route.plan import RoutePlanner, render_sysctl_file
 from ansible_collections.xenfleet.network.plugins.module_utils.route.spec import RouteSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.route.view import read_sysctl_file, read_view
@@ -163,14 +163,20 @@ def test_a_second_run_plans_nothing(tmp_path):
     assert before == after
 
 
-def test_purge_deletes_only_routes_of_its_own_protocol_and_their_proxy_entries(tmp_path):
+def test_purge_deletes_only_routes_of_its_own_protocol_and_their_proxy_entries(tmp_path, sysctl_record_in_tmp):
     kernel = FakeKernel()
     plan(kernel, spec(tmp_path))[0].plan.apply()
     planner = plan(kernel, spec(tmp_path, routes=[{'vif': 'vif2.0', 'addresses': ['192.0.2.51']}]))[0]
     assert planner.plan.names() == [
+        'write %s' % sysctl_record_in_tmp,  # ahead of the kernel: what is to be put back, with its original
         'delete route 192.0.2.50/32 dev vif1.0 src 192.0.2.10 proto 212',
         'delete proxy NDP entry 2001:db8:1::50 on eth0',
         'delete route 2001:db8:1::50/128 dev vif1.0 src 2001:db8:1::10 proto 212',
+        # What only the IPv6 routes needed is put back once they are gone (issue 18 item 10); vif1.0 keeps its own.
+        'set net.ipv6.conf.all.forwarding to 0',
+        'set net.ipv6.conf.eth0.forwarding to 0',
+        'set net.ipv6.conf.eth0.proxy_ndp to 0',
+        'write %s' % sysctl_record_in_tmp,
         'write %s' % (tmp_path / 'sysctl.d' / '60-xenfleet-route.conf'),  # IPv6 settings leave the file
         'remove %s' % (tmp_path / 'route' / 'ipv6-vifs'),  # and the hook goes with the last IPv6 address
         'remove %s' % (tmp_path / 'vif-post.d' / 'xenfleet-route.hook'),
