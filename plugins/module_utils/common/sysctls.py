@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import functools
 import json
 import os
 import re
@@ -78,7 +79,7 @@ def dotted(key):
 
 def plan_write(plan, write_value, key, old, new):
     """The step setting key from old to new (its undo sets old again)."""
-    plan.add('set %s to %s' % (dotted(key), new), _bind(write_value, key, new), _bind(write_value, key, old))
+    plan.add('set %s to %s' % (dotted(key), new), functools.partial(write_value, key, new), functools.partial(write_value, key, old))
 
 
 def lock():
@@ -208,7 +209,7 @@ class SysctlChange:
         path, cookie = self.record.path, self.record.cookie
         old = self.record.data if before is self.record.saved else dump(before, cookie)
         new = dump(after, cookie) if after else None
-        plan.add(('write %s' if new else 'remove %s') % path, _bind(_put, path, new), _bind(_put, path, old))
+        plan.add(('write %s' if new else 'remove %s') % path, functools.partial(_put, path, new), functools.partial(_put, path, old))
 
     def finish(self, plan):
         for key, old, new in self.reverts:
@@ -264,7 +265,3 @@ def _put(path, data):
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o700)
     write_atomic(path, data, mode=0o600)
-
-
-def _bind(function, *args):
-    return lambda: function(*args)
