@@ -31,6 +31,10 @@ description:
     C(ebtables-restore), C(iptables-restore) and C(ip6tables-restore) C(--noflush), reached through br_netfilter with
     C(-m physdev), and exempts bridged guest traffic from conntrack. Its cost per packet grows with the number of vifs.
   - Applying one backend removes what the other one loaded. Nothing else in the host's ruleset is read, changed or flushed.
+  - A hand edit of what the module owns (a rule replaced, added or deleted, a chain's policy, hook or priority, with
+    V(iptables) also a rule put before the jump to its chains or a rule C(iptables-save) prints as the module's own) is
+    found by comparing the kernel's listing with what the module writes, loaded into a scratch network namespace with
+    C(unshare --net), and is repaired and named in the plan.
   - The policy of a vif also covers its emulated NIC, the tap QEMU plugs beside it for an HVM guest (C(<name>-emu), as
     xl names it under both naming schemes; see O(vifs[].name)), with the same MACs, addresses and checks. A PV guest
     has no such device, and the elements naming it match nothing.
