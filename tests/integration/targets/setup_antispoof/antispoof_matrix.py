@@ -154,8 +154,8 @@ class Matrix:
             self.failures.append(message)
         print('%s %s' % ('ok  ' if condition else 'FAIL', message))
 
-    def send(self, guest, frames):
-        sock = packet_socket(self.lab.ns(guest), 'eth0')
+    def send(self, guest, frames, ifname='eth0'):
+        sock = packet_socket(self.lab.ns(guest), ifname)
         try:
             for frame in frames:
                 sock.send(frame)
@@ -449,8 +449,8 @@ class Matrix:
             self.expect(len(tracked) == len(flows), 'without protection, conntrack tracks bridged guest traffic (%d of %d flows seen)'
                         % (len(tracked), len(flows)))
 
-    def routed(self, protected):
-        """g3 sits behind a routed vif (vif-route): dom0 receives only what g3 sends from its own address."""
+    def received_by_dom0(self, guest, messages):
+        """Which payloads of {(source, mac): payload} dom0's UDP socket on 192.0.2.10 receives when a routed guest sends them."""
         def listen():
             sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             sock.bind(('192.0.2.10', 0))
@@ -458,13 +458,9 @@ class Matrix:
             return sock
         listener = in_namespace(self.lab.ns('dom0'), listen)
         port = listener.getsockname()[1]
-        mac3 = self.g3['mac']
-        vif_mac = self._link(self.g3['vif'])['address']
-        messages = {}
-        for source, mac in (('10.0.3.5', mac3), ('10.0.3.99', mac3), ('10.0.3.5', FORGED_MAC)):
-            payload = secrets.token_hex(8).encode()
-            messages[(source, mac)] = payload
-            self.send('g3', [bytes(Ether(src=mac, dst=vif_mac) / IP(src=source, dst='192.0.2.10') / UDP(sport=40001, dport=port) / Raw(payload))])
+        vif_mac = self._link(self.lab.guest(guest)['vif'])['address']
+        for (source, mac), payload in messages.items():
+            self.send(guest, [bytes(Ether(src=mac, dst=vif_mac) / IP(src=source, dst='192.0.2.10') / UDP(sport=40001, dport=port) / Raw(payload))])
         received = set()
         try:
             while True:
@@ -472,6 +468,14 @@ class Matrix:
         except socket.timeout:
             pass
         listener.close()
+        return received
+
+    def routed(self, protected):
+        """g3 sits behind a routed vif (vif-route): dom0 receives only what g3 sends from its own address."""
+        mac3 = self.g3['mac']
+        messages = dict(((source, mac), secrets.token_hex(8).encode())
+                        for source, mac in (('10.0.3.5', mac3), ('10.0.3.99', mac3), ('10.0.3.5', FORGED_MAC)))
+        received = self.received_by_dom0('g3', messages)
         self.expect(messages[('10.0.3.5', mac3)] in received, 'routed g3 reaches dom0 from its own address')
         for key in (('10.0.3.99', mac3), ('10.0.3.5', FORGED_MAC)):
             arrived = messages[key] in received
