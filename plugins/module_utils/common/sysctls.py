@@ -257,11 +257,12 @@ def dump(entries, cookie=None):
 
 
 def _put(path, data):
-    """Write the record (its directory made 0700 when missing), or remove it when data is None."""
+    """Write the record (0600; its directory made 0755 when missing: /var/lib/xenfleet also holds xen_nat's state,
+    which dnsmasq reads as its own user), or remove it when data is None."""
     if data is None:
         remove_file(path)
         return
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
-        os.makedirs(directory, 0o700)
+        os.makedirs(directory, 0o755)
     write_atomic(path, data, mode=0o600)
