@@ -382,7 +382,7 @@ def transition_script(before, after):
     if after.jump != before.jump or before.jumps > int(before.jump):
         # A jump not first (or twice) is taken out and put back first.
         lines.extend('-D PREROUTING %s' % JUMP for dummy in range(before.jumps))
-        if after.jump:
+        if after.jumps:  # also undoing a repair: one jump stays, first
             lines.append('-I PREROUTING 1 %s' % JUMP)
     for chain in changed:
         lines.extend('-A %s %s' % (chain, rule) for rule in after.chains[chain])

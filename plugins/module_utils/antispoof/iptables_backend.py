@@ -29,6 +29,10 @@ class IptablesError(Exception):
     """A -save or -restore tool failed; carries its message."""
 
 
+def _failed(argv, rc, out, err):
+    return IptablesError('%s failed (rc=%s): %s' % (' '.join(argv), rc, (err or out).strip()))
+
+
 class IptablesBackend:
     name = 'iptables'
 
@@ -39,6 +43,7 @@ class IptablesBackend:
         self.reference = reference
         self.persist_prefix = persist_path or DEFAULT_PERSIST_PREFIX
         self.rulesets = {}
+        self.unread = {}  # tool -> the error of its -save tool, when it failed and nft's listing stands in
         text = read_bytes(ETHERTYPES_FILE)
         self.ethertype_names = dict(DEFAULT_NAMES, **render.parse_ethertypes(text.decode('utf-8', 'replace') if text else ''))
 
@@ -83,13 +88,20 @@ class IptablesBackend:
         else:
             rc, out, err = self.run_command(argv, data=data, binary_data=True)
         if rc != 0:
-            raise IptablesError('%s failed (rc=%s): %s' % (' '.join(argv), rc, (err or out).strip()))
+            raise _failed(argv, rc, out, err)
         return out
 
     def read(self):
         for tool in render.TOOLS:
-            text = self._run([self.tools[tool][0], '-c', '-t', render.TABLES[tool]])
-            self.rulesets[tool] = render.parse_save(tool, text, self.ethertype_names)
+            argv = [self.tools[tool][0], '-c', '-t', render.TABLES[tool]]
+            rc, out, err = self.run_command(argv)
+            # A -save tool stops, failing, at a rule it cannot translate (one put in our chains with nft): what it
+            # printed up to there is read, and the chains as nft lists them show the rest to rewrite (iptables_structure).
+            if rc != 0 and not (self.reference and self.reference.lists(tool)):
+                raise _failed(argv, rc, out, err)
+            self.rulesets[tool] = render.parse_save(tool, out, self.ethertype_names)
+            if rc != 0:
+                self.unread[tool] = _failed(argv, rc, out, err)  # raised when the comparison cannot be made after all
         return self
 
     refresh_counters = read
@@ -104,7 +116,7 @@ class IptablesBackend:
 
     def plan_present(self, spec):
         desired = render.desired_rulesets(spec, self.rulesets)
-        repaired = self.reference.mark(self.rulesets, desired) if self.reference else drifted_names(self.rulesets)
+        repaired = self._compare(desired)
         persist = dict((self.persist_paths()[tool], render.boot_script(desired[tool])) for tool in render.TOOLS)
         summary = 'load iptables, ip6tables and ebtables chains (%d vifs)' % len(desired['v4'].vif_names())
         if repaired:
@@ -113,8 +125,18 @@ class IptablesBackend:
             summary += '; puts the jump to %s first in PREROUTING' % render.DISPATCH
         return self._change(desired, persist, summary)
 
+    def _compare(self, desired):
+        """Mark on the rulesets read what differs from desired in the kernel; the chains found changed by hand."""
+        repaired = self.reference.mark(self.rulesets, desired) if self.reference else drifted_names(self.rulesets)
+        for tool, error in sorted(self.unread.items()):
+            if tool not in self.reference.compared:
+                raise error
+        return repaired
+
     def plan_absent(self, remove_files=True):
         empty = dict((tool, render.Ruleset(tool)) for tool in render.TOOLS)
+        if self.unread:
+            self._compare(empty)  # the chains the -save tool could not print are deleted too
         persist = dict((path, None) for path in self.persist_paths().values()) if remove_files else {}
         return self._change(empty, persist, 'remove the iptables, ip6tables and ebtables chains of xen_antispoof')
 

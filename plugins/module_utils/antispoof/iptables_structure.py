@@ -69,9 +69,14 @@ class IptablesReference:
         self.nft_path = nft_path
         self.unshare_path = unshare_path
         self.tools = tools  # {tool: (save path, restore path)}
+        self.compared = set()  # the tools whose chains mark() compared as nft lists them
 
     def available(self):
         return bool(self.nft_path and self.unshare_path)
+
+    def lists(self, tool):
+        """Whether the chains of tool can be compared as nft lists them (then a failed -save listing is no dead end)."""
+        return self.available() and self.kernel(tool) is not None
 
     def kernel(self, tool):
         """Our chains as the kernel lists them, or None when nft cannot list the table."""
@@ -105,6 +110,7 @@ class IptablesReference:
             expected = self.reference(tool, desired[tool]) if kernel is not None else None
             if kernel is None or expected is None:
                 continue
+            self.compared.add(tool)
             for chain in kernel:
                 if chain == 'PREROUTING':
                     continue

@@ -13,8 +13,10 @@ __metaclass__ = type
 
 import json
 
+import pytest
+
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import iptables as render
-from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import IptablesBackend
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import IptablesBackend, IptablesError
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_structure import NFT_TABLES, IptablesReference
 
 from antispoof_testing import spec
@@ -166,3 +168,65 @@ def test_chains_the_save_tool_cannot_print_are_rewritten_from_nfts_listing():
     script = loaded(kernel, plan(kernel))['v4']
     assert ':XFAS-vif1.0 - [0:0]' in script and '-A XFAS-vif1.0 -j DROP' in script
     assert '-I PREROUTING' not in script  # nft lists the jump, first: no second one
+
+
+def test_a_save_tool_failing_at_a_rule_it_cannot_translate_leaves_the_chains_to_nfts_listing():
+    """iptables-nft-save prints up to a rule put there with nft that it cannot translate (`ip id 5 accept`), then fails."""
+    kernel = FakeKernel()
+    kernel.tamper('v4', 'XFAS-vif1.0', 0, {'match': {'left': {'payload': {'field': 'id'}}, 'right': 5}})
+    printed = kernel.saves['v4'].split('[1:60] -A XFAS-vif1.0 ')[0]
+    save = kernel.__call__
+
+    def failing(argv, data=None, binary_data=False):
+        if argv[0] == 'v4-save':
+            return 3, printed, 'Error: unknown payload offset'
+        return save(argv, data, binary_data)
+    change = plan(failing)
+    assert change.summary == 'load iptables, ip6tables and ebtables chains (3 vifs)'  # its lines differ: rewritten anyway
+    change.apply()
+    script = dict(kernel.loaded)['v4']
+    assert ':XFAS-vif1.0 - [0:0]' in script and '-A XFAS-vif1.0 -j DROP' in script
+    assert '-I PREROUTING' not in script
+
+
+def failing_save(kernel):
+    def run(argv, data=None, binary_data=False):
+        if argv[0] == 'v4-save':
+            return 3, '', 'Error: unknown payload offset'
+        return kernel(argv, data, binary_data)
+    return run
+
+
+def test_a_save_tool_failing_without_nft_to_look_is_an_error_naming_it():
+    with pytest.raises(IptablesError, match=r'v4-save -c -t raw failed \(rc=3\): Error: unknown payload offset'):
+        backend(failing_save(FakeKernel()), reference=False)
+
+
+def test_a_save_tool_failing_without_a_scratch_namespace_is_an_error_naming_it():
+    kernel = FakeKernel()
+    kernel.scratch = False
+    with pytest.raises(IptablesError, match=r'v4-save -c -t raw failed \(rc=3\): Error: unknown payload offset'):
+        plan(failing_save(kernel))
+
+
+def test_removal_after_a_save_tool_failed_deletes_the_chains_it_could_not_print():
+    kernel = FakeKernel()
+    printed = kernel.saves['v4'].split('[1:60] -A XFAS-vif1.0 ')[0]
+
+    def run(argv, data=None, binary_data=False):
+        if argv[0] == 'v4-save':
+            return 3, printed.replace(':XFAS-vif3.0 - [0:0]\n', ''), 'Error: unknown payload offset'
+        return kernel(argv, data, binary_data)
+    script = loaded(kernel, backend(run).plan_absent())['v4']
+    assert '-X XFAS-vif3.0' in script and '-X XFAS-vif1.0' in script
+    assert script.count('-D PREROUTING -j XENFLEET-AS') == 1
+
+
+def test_undoing_the_repair_of_a_jump_not_first_leaves_one_jump_first():
+    """A later step failing must not leave the tool without its jump (every frame unfiltered)."""
+    kernel = FakeKernel()
+    kernel.saves['v4'] = save_text(render.parse_save('v4', kernel.saves['v4']), before_jump=['-p udp -j ACCEPT'])
+    change = plan(kernel, reference=False)
+    change.undo()
+    script = dict(kernel.loaded)['v4']
+    assert script.count('-D PREROUTING -j XENFLEET-AS\n') == 1 and script.count('-I PREROUTING 1 -j XENFLEET-AS\n') == 1
