@@ -57,7 +57,7 @@ def xen_guest_vifs(work):
 
     def guests(bridge, offset):
         return [dict(name=guest, vifs=[dict(mac='02:00:0a:00:02:%02x' % (number + offset), bridge=bridge,
-                                             ip=['10.0.2.%d' % (number + offset)], vifname='%s-0' % guest)])
+                                            ip=['10.0.2.%d' % (number + offset)], vifname='%s-0' % guest)])
                 for number, guest in enumerate(('crash-a', 'crash-b', 'crash-c'), 1)]
     return dict(
         name='xen_guest_vifs', module='xen_guest_vifs', paths=[directory], files=files,

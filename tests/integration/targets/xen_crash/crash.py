@@ -2,24 +2,27 @@
 
 For every case (cases.py) the module alternates between two declared states, A and B. A clean baseline
 (A, B, A, B, each run twice) gives, per state, the kernel's state of the lab dom0 (dom0_state.py), the files under
-the case's paths, and a timeline of the run's writes (module_server.py). Then, kill after kill, the module is sent
-towards the other state and its process group is SIGKILLed after a delay drawn from that timeline: a third of the
-delays uniformly over the whole run, a third over its focus (the work under its locks; for xen_bridge the uplink
-move), a third at one of its writes (a boot file's temporary file, rename, removal, a command it runs). Then:
+the case's paths, and a timeline of the run's steps (module_server.py: its file writes, renames, removals, locks
+and commands). Then, kill after kill, the module is sent towards the other state and its process group is
+SIGKILLed: a third of the kills after a delay drawn uniformly over the whole run, a third over its focus (the work
+under its locks; for xen_bridge the uplink move), a third right before one of its recorded steps (exact, from an
+audit hook in the run; in each direction the first of these is a rename: the boot-file write). Then:
   - right after the kill, every file under the case's paths is whole: byte for byte what one of the two states
     holds (or absent, or a temporary file of the writer's, never the target name half-written);
   - the lock the killed run held is free;
   - the module, run again un-killed, succeeds (the repair; its plan is what it repaired), and a third run reports
     changed=false;
   - the kernel's state and the files equal the clean run's: no temporary file left, nothing half-made;
-  - for xen_bridge, an SSH session into dom0 that stays open through every kill answers again within the
-    module's connectivity timeout, and a new SSH connection works after the repair.
+  - for xen_bridge, an SSH session into dom0 that stays open through every kill prints again within the
+    module's connectivity timeout of the repair's start, and a new SSH connection works after the repair.
 
 Environment: XENFLEET_CRASH_SEED (default: today's date, UTC), XENFLEET_CRASH_KILLS (per module, default 30),
-XENFLEET_CRASH_MODULES (cases to run, default all), XENFLEET_CRASH_REPLAY=CASE:STATE:DELAY (one kill of CASE
-towards STATE, A or B, DELAY seconds after the run started: what a failure prints to replay it).
+XENFLEET_CRASH_MODULES (cases to run, default all), XENFLEET_CRASH_REPLAY=CASE:STATE:POINT (one kill of CASE
+towards STATE, A or B, at POINT: seconds after the run started, or @N, right before its N-th recorded step; what a
+failure prints to replay it).
 """
 
+import collections
 import datetime
 import fcntl
 import fnmatch
@@ -42,8 +45,8 @@ import xenlab  # noqa: E402
 from cases import CASES, prepare  # noqa: E402
 
 LOCK_DIR = '/run/lock/xenfleet'
-TIMING_EVENTS = ('open', 'os.rename', 'os.replace', 'os.remove', 'os.unlink', 'os.rmdir', 'os.chmod', 'subprocess.Popen',
-                 'os.kill', 'os.truncate')
+KILL_EVENTS = ('open', 'os.rename', 'os.replace', 'os.remove', 'os.unlink', 'os.rmdir', 'os.chmod', 'subprocess.Popen',
+                 'os.kill', 'os.truncate', 'fcntl.flock')
 OTHER = {'A': 'B', 'B': 'A'}
 
 
@@ -56,8 +59,9 @@ class Server:
         if self.popen.stdout.readline().strip() != 'ready':
             raise RuntimeError('module_server.py did not start')
 
-    def start(self, module, args_path, out_path, timeline_path=''):
-        self.popen.stdin.write('run %s %s %s %s\n' % (module, args_path, out_path, timeline_path))
+    def start(self, module, args_path, out_path, timeline_path=None, kill_at=None):
+        self.popen.stdin.write('run %s %s %s %s %s\n' % (module, args_path, out_path, timeline_path or '-',
+                                                         '-' if kill_at is None else kill_at))
         self.popen.stdin.flush()
         word, pid = self.popen.stdout.readline().split()
         assert word == 'pid', word
@@ -80,24 +84,24 @@ class Ticker:
         argv = lab.ssh_argv('while :; do echo tick; sleep 0.1; done')
         self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                       start_new_session=True)
-        self.last = 0.0
+        self.ticks = collections.deque(maxlen=20000)
         self.thread = threading.Thread(target=self._read, daemon=True)
         self.thread.start()
 
     def _read(self):
         for _line in self.popen.stdout:
-            self.last = time.monotonic()
+            self.ticks.append(time.monotonic())
 
     def tick_after(self, moment, timeout):
         """Seconds from moment to the first line after it, or None when none came within timeout."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.last > moment:
-                return self.last - moment
-            if self.popen.poll() is not None:
+        deadline = moment + timeout
+        while True:
+            later = [tick for tick in list(self.ticks) if tick > moment]
+            if later:
+                return later[0] - moment if later[0] <= deadline else None
+            if time.monotonic() > deadline or self.popen.poll() is not None:
                 return None
             time.sleep(0.02)
-        return None
 
     def close(self):
         if self.popen.poll() is None:
@@ -187,17 +191,24 @@ def _held_locks(pids):
     return held
 
 
-def draw_delay(rng, timeline, focus, kind):
-    """A kill delay (seconds after the run started) of one of three kinds, from a clean run's timeline."""
+def draw_point(rng, timeline, focus, kind, renames_first):
+    """Where to kill a run, from a clean run's timeline: a delay in seconds after its start (anywhere, or in its
+    focus), or '@N', right before its N-th recorded event (a write, rename, removal, lock or command; a rename of a
+    file first, while renames_first: the boot-file write). Returns (point, why)."""
     seconds, events = timeline['seconds'], timeline['events']
     if kind == 0 or not events:
         return rng.uniform(0, seconds), 'anywhere'
     if kind == 1:
         start, end = focus
         return rng.uniform(start, end), 'focus'
-    writes = [event for event in events if event[1] in TIMING_EVENTS] or events
-    moment, name, args = rng.choice(writes)
-    return max(0.0, moment + rng.uniform(-0.002, 0.001)), 'at %s %s' % (name, ' '.join(args)[:70])
+    chosen = [index for index, event in enumerate(events) if event[1] in KILL_EVENTS]
+    renames = [index for index in chosen if events[index][1] in ('os.rename', 'os.replace')]
+    index = rng.choice(renames if renames_first and renames else chosen or list(range(len(events))))
+    return '@%d' % index, 'before %s %s' % (events[index][1], ' '.join(events[index][2])[:90])
+
+
+def show(point):
+    return point if isinstance(point, str) else '%.4f' % point
 
 
 def describe(result):
@@ -228,13 +239,13 @@ class Crash:
 
     # ------------------------------------------------------------ runs
 
-    def run(self, case, state, timeline=False, kill_after=None):
+    def run(self, case, state, timeline=False, kill_after=None, kill_at=None):
         """One run of the case's module towards state: (result or None, status, seconds, killed pid or None)."""
         name = case['name']
         args_path = os.path.join(self.work, '%s-%s.json' % (name, state))
         out_path = os.path.join(self.work, '%s.out' % name)
-        timeline_path = os.path.join(self.work, '%s-%s.timeline' % (name, state)) if timeline else ''
-        pid = self.server.start(case['module'], args_path, out_path, timeline_path)
+        timeline_path = os.path.join(self.work, '%s-%s.timeline' % (name, state)) if timeline else None
+        pid = self.server.start(case['module'], args_path, out_path, timeline_path, kill_at)
         if kill_after is not None:
             time.sleep(kill_after)
             try:
@@ -283,15 +294,15 @@ class Crash:
                         state, seconds, len(timelines[state]['events']), describe(result)[:300]))
         return references, timelines
 
-    def fail(self, case, message, state=None, delay=None, kept=False):
+    def fail(self, case, message, state=None, point=None, kept=False):
         replay = ' [a kept case: XENFLEET_CRASH_MODULES=%s XENFLEET_CRASH_KILLS=0 runs it alone]' % case['name'] if kept else ''
-        if delay is not None:
-            replay = ' [replay: XENFLEET_CRASH_SEED=%s XENFLEET_CRASH_REPLAY=%s:%s:%.4f]' % (self.seed, case['name'], state, delay)
+        if point is not None:
+            replay = ' [replay: XENFLEET_CRASH_SEED=%s XENFLEET_CRASH_REPLAY=%s:%s:%s]' % (self.seed, case['name'], state, show(point))
         line = '%s: %s%s' % (case['name'], message, replay)
         print('  FAIL ' + line)
         self.failures.append(line)
 
-    def kill_once(self, case, target, delay, how, references, stats, ticker, left=None):
+    def kill_once(self, case, target, point, how, references, stats, ticker, left=None):
         """One kill towards target and the checks after it; left (shell lines) instead of a run puts dom0 in the
         state a kill once left (a kept case, deterministic). True when every check passed."""
         name = case['name']
@@ -300,23 +311,34 @@ class Crash:
         if left:
             for line in left:
                 self.lab.run('dom0', shlex.split(line))
-            result, pid = None, 0
+            result, status, pid = None, None, 0
         else:
-            result, _status, _seconds, pid = self.run(case, target, kill_after=delay)
+            at_event = isinstance(point, str)
+            result, status, _seconds, pid = self.run(case, target, kill_after=None if at_event else point,
+                                                     kill_at=int(point[1:]) if at_event else None)
         problems = []
         if pid is None:
             stats['missed'] += 1
-            print('  %-15s towards %s delay %.4f (%s): finished first (%s)' % (name, target, delay, how,
-                                                                             'changed' if result and result.get('changed') else _status))
+            outcome = 'changed' if result and result.get('changed') else 'exit %s' % status
+            print('  %-15s towards %s at %s (%s): finished first (%s)' % (name, target, show(point), how, outcome))
         else:
             stats['kills'] += 1
-            problems += half_written(references[source][1], references[target][1], file_tree(case['paths'], case.get('volatile', ())))
+            files = file_tree(case['paths'], case.get('volatile', ()))
+            problems += half_written(references[source][1], references[target][1], files)
             problems += ['lock still held after the kill: %s' % lock for lock in held_locks({pid})]
+            # Where the kill landed: files neither state's (some written, some not, or a temporary file), the kernel
+            # in neither state (half-way through the change: for xen_bridge, the uplink move).
+            if files not in (references[source][1], references[target][1]):
+                stats['mid_files'] += 1
+            kernel = dom0_state.snapshot(self.namespace)
+            if all(dom0_state.compare(references[state][0], kernel, case.get('aspects'))[0] for state in (source, target)):
+                stats['mid_kernel'] += 1
         after_kill = self.lab.run('dom0', ['sh', '-c', 'ip -br addr; ip route; ip -6 route | grep -v ^fe80; ip -br link'], check=False).stdout \
             if pid is not None else ''
         reachable_before = None
         if ticker and pid is not None:
-            reachable_before = self.lab.ssh(['true'], check=False, timeout=15).returncode == 0
+            probe = [word if word != 'ConnectTimeout=5' else 'ConnectTimeout=2' for word in self.lab.ssh_argv(['true'])]
+            reachable_before = subprocess.run(probe, capture_output=True, check=False, timeout=15).returncode == 0
         started = time.monotonic()
         repair, _status, repair_seconds, _pid = self.run(case, target)
         if repair is None or repair.get('failed'):
@@ -330,21 +352,24 @@ class Crash:
             problems.append('the third run did not report changed=false: %s' % describe(converge))
         problems += self.differences(case, target, references[target])
         if ticker:
-            gap = ticker.tick_after(killed_at, case['connectivity_timeout'])
+            # The session may stall while the kill left dom0's address on a dead link (until the repair, which a
+            # playbook's retry would run at once); TCP's retransmission then brings it back.
+            gap = ticker.tick_after(started, case['connectivity_timeout'])
             if gap is None:
-                problems.append('the SSH session into dom0 printed nothing within %s s of the kill' % case['connectivity_timeout'])
+                problems.append('the SSH session into dom0 printed nothing within %s s of the repair\'s start' % case['connectivity_timeout'])
             else:
                 stats['max_ssh_gap'] = max(stats['max_ssh_gap'], gap)
+                stats['max_ssh_silence'] = max(stats['max_ssh_silence'], ticker.tick_after(killed_at, 3600) or 0.0)
             if self.lab.ssh(['true'], check=False, timeout=15).returncode != 0:
                 problems.append('a new SSH connection to dom0 fails after the repair')
             if reachable_before is False:
                 stats['unreachable_until_repair'] += 1
         if pid is not None:
-            print('  %-15s towards %s delay %.4f (%s): killed; repair %.3f s %s%s' % (
-                name, target, delay, how, repair_seconds, 'changed: ' if repair and repair.get('changed') else 'unchanged',
+            print('  %-15s towards %s at %s (%s): killed; repair %.3f s %s%s' % (
+                name, target, show(point), how, repair_seconds, 'changed: ' if repair and repair.get('changed') else 'unchanged: ',
                 describe(repair)[:240]))
         for problem in problems:
-            self.fail(case, problem, target, None if left else delay, kept=bool(left))
+            self.fail(case, problem, target, None if left else point, kept=bool(left))
         if problems and after_kill:
             print('  dom0 right after the kill:\n' + ''.join('    | %s\n' % line for line in after_kill.splitlines()))
         return not problems
@@ -354,7 +379,8 @@ class Crash:
         print('== %s (%s)' % (name, case['module']))
         began = time.monotonic()
         references, timelines = self.baseline(case)
-        stats = dict(kills=0, missed=0, repaired=0, max_repair=0.0, max_ssh_gap=0.0, unreachable_until_repair=0)
+        stats = dict(kills=0, missed=0, mid_files=0, mid_kernel=0, repaired=0, max_repair=0.0, max_ssh_gap=0.0,
+                     max_ssh_silence=0.0, unreachable_until_repair=0)
         if references is None:
             self.rows.append((name, stats, time.monotonic() - began))
             return
@@ -377,18 +403,20 @@ class Crash:
                     self.recover(case)
                     current = 'B'
             if replay:
-                target, delay = replay
+                target, point = replay
                 if current == target:
                     self.run(case, OTHER[target])
                     current = OTHER[target]
-                self.kill_once(case, target, delay, 'replay', references, stats, ticker)
-            attempt = 0
+                self.kill_once(case, target, point, 'replay', references, stats, ticker)
+            attempt, renamed = 0, set()
             while not replay and stats['kills'] < kills and attempt < 3 * kills:
                 target = OTHER[current]
-                delay, how = draw_delay(rng, timelines[target], focus[target], attempt % 3)
+                point, how = draw_point(rng, timelines[target], focus[target], attempt % 3, target not in renamed)
+                if how.startswith('before os.re'):
+                    renamed.add(target)
                 attempt += 1
                 current = target
-                if not self.kill_once(case, target, delay, how, references, stats, ticker):
+                if not self.kill_once(case, target, point, how, references, stats, ticker):
                     self.recover(case)
                     current = 'B'
 
@@ -428,14 +456,19 @@ class Crash:
         finally:
             self.server.close()
         print()
-        print('%-16s %6s %7s %9s %11s %12s %9s' % ('module', 'kills', 'missed', 'repaired', 'max repair', 'max ssh gap', 'seconds'))
+        print('kills: SIGKILLs that landed (missed: the run ended first); mid-files, mid-kernel: kills that left the files or the\n'
+              'kernel in neither state; repaired: repairs that reported changed; max ssh gap: longest silence of the SSH session\n'
+              'after a repair started')
+        print('%-16s %6s %7s %10s %11s %9s %11s %12s %9s' % ('module', 'kills', 'missed', 'mid-files', 'mid-kernel', 'repaired',
+                                                              'max repair', 'max ssh gap', 'seconds'))
         for name, stats, seconds in self.rows:
-            print('%-16s %6d %7d %9d %10.3fs %12s %8.1fs' % (
-                name, stats['kills'], stats['missed'], stats['repaired'], stats['max_repair'],
-                '%.2fs' % stats['max_ssh_gap'] if name == 'xen_bridge' else '-', seconds))
-            if stats['unreachable_until_repair']:
-                print('  (%s: dom0 refused new SSH connections between the kill and the repair %d times)' % (
-                    name, stats['unreachable_until_repair']))
+            print('%-16s %6d %7d %10d %11d %9d %10.3fs %12s %8.1fs' % (
+                name, stats['kills'], stats['missed'], stats['mid_files'], stats['mid_kernel'], stats['repaired'],
+                stats['max_repair'], '%.2fs' % stats['max_ssh_gap'] if name == 'xen_bridge' else '-', seconds))
+            if name == 'xen_bridge':
+                print('  (xen_bridge: the SSH session printed again at most %.2f s after a repair started, %.2f s after a kill; '
+                      'dom0 refused new SSH connections between the kill and the repair %d times)' % (
+                          stats['max_ssh_gap'], stats['max_ssh_silence'], stats['unreachable_until_repair']))
         for name, stats, _seconds in self.rows:
             if stats['kills'] < kills and not replay:
                 self.failures.append('%s: only %d kills landed (%d wanted)' % (name, stats['kills'], kills))
@@ -452,8 +485,8 @@ def main(argv):
     wanted = (os.environ.get('XENFLEET_CRASH_MODULES') or '').split()
     replay = None
     if os.environ.get('XENFLEET_CRASH_REPLAY'):
-        case_name, state, delay = os.environ['XENFLEET_CRASH_REPLAY'].split(':')
-        replay = (case_name, state, float(delay))
+        case_name, state, point = os.environ['XENFLEET_CRASH_REPLAY'].split(':')
+        replay = (case_name, state, point if point.startswith('@') else float(point))
         wanted = [case_name]
     print('xen_crash: seed %s (XENFLEET_CRASH_SEED=%s replays this run), %d kills per module' % (seed, seed, kills))
     lab = xenlab.Lab.attach(workdir)
