@@ -46,7 +46,7 @@ from cases import CASES, prepare  # noqa: E402
 
 LOCK_DIR = '/run/lock/xenfleet'
 KILL_EVENTS = ('open', 'os.rename', 'os.replace', 'os.remove', 'os.unlink', 'os.rmdir', 'os.chmod', 'subprocess.Popen',
-                 'os.kill', 'os.truncate', 'fcntl.flock')
+               'os.kill', 'os.truncate', 'fcntl.flock')
 OTHER = {'A': 'B', 'B': 'A'}
 
 
@@ -459,8 +459,8 @@ class Crash:
         print('kills: SIGKILLs that landed (missed: the run ended first); mid-files, mid-kernel: kills that left the files or the\n'
               'kernel in neither state; repaired: repairs that reported changed; max ssh gap: longest silence of the SSH session\n'
               'after a repair started')
-        print('%-16s %6s %7s %10s %11s %9s %11s %12s %9s' % ('module', 'kills', 'missed', 'mid-files', 'mid-kernel', 'repaired',
-                                                              'max repair', 'max ssh gap', 'seconds'))
+        columns = ('module', 'kills', 'missed', 'mid-files', 'mid-kernel', 'repaired', 'max repair', 'max ssh gap', 'seconds')
+        print('%-16s %6s %7s %10s %11s %9s %11s %12s %9s' % columns)
         for name, stats, seconds in self.rows:
             print('%-16s %6d %7d %10d %11d %9d %10.3fs %12s %8.1fs' % (
                 name, stats['kills'], stats['missed'], stats['mid_files'], stats['mid_kernel'], stats['repaired'],
