@@ -2,13 +2,10 @@
 
 import sys
 
-import yaml
+from adopted_file import read_adopted, variable_problems
 
 path, xen = sys.argv[1], sys.argv[2]
-with open(path) as handle:
-    text = handle.read()
-print(text)
-host_vars = yaml.safe_load(text)
+text, host_vars = read_adopted(path)
 
 EXPECTED = {
     'xenfleet_topology': 'multi_bridge',
@@ -25,10 +22,7 @@ EXPECTED = {
     'xenfleet_bridge_subnets': {'xenbr0': '192.0.2.0/24'},
     'xenfleet_antispoof': False,
 }
-problems = []
-for key in sorted(set(EXPECTED) | set(host_vars)):
-    if host_vars.get(key) != EXPECTED.get(key):
-        problems.append('%s: expected %r, got %r' % (key, EXPECTED.get(key), host_vars.get(key)))
+problems = variable_problems(EXPECTED, host_vars)
 
 header = [line for line in text.splitlines() if line.startswith('#')]
 wanted = [

@@ -2,13 +2,10 @@
 
 import sys
 
-import yaml
+from adopted_file import read_adopted, variable_problems
 
 path, xen = sys.argv[1], sys.argv[2]
-with open(path, encoding='utf-8') as handle:
-    text = handle.read()
-print(text)
-host_vars = yaml.safe_load(text)
+text, host_vars = read_adopted(path)
 
 EXPECTED = {
     'xenfleet_topology': 'multi_bridge',
@@ -23,11 +20,7 @@ EXPECTED = {
     'xenfleet_bridge_subnets': {'xenbr0': '192.0.2.0/24'},
     'xenfleet_antispoof': False,
 }
-problems = []
-if host_vars != EXPECTED:
-    for key in sorted(set(EXPECTED) | set(host_vars)):
-        if host_vars.get(key) != EXPECTED.get(key):
-            problems.append('%s: expected %r, got %r' % (key, EXPECTED.get(key), host_vars.get(key)))
+problems = variable_problems(EXPECTED, host_vars)
 # A YAML reader ends a line at \r, \n, NEL, U+2028 and U+2029: each line must be the header's comment or the dump's.
 lines = text.split('\n')
 if any(character in line for line in lines for character in '\r\x85\u2028\u2029'):
