@@ -487,7 +487,8 @@ class Matrix:
     def forget_poisoned_neighbours(self):
         """The unprotected run poisoned ARP and neighbour caches and the bridge's FDB (that was the point);
         start the next run clean."""
-        for role in ('dom0', 'upstream', 'g2', 'g1'):
+        # Every guest: a forged ARP reply for g2's address rewrites the entry any guest that pinged g2 keeps (g4, g5).
+        for role in ['dom0', 'upstream'] + [guest['name'] for guest in self.lab.spec['guests']]:
             for family in ('-4', '-6'):
                 self.lab.run(role, ['ip', family, 'neigh', 'flush', 'all'], check=False)
         for entry in json.loads(self.lab.run('dom0', ['bridge', '-j', 'fdb', 'show', 'br', self.bridge]).stdout):
