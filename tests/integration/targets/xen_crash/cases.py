@@ -90,6 +90,9 @@ def xen_route(work):
         A=dict(common, routes=[dict(vif='vif1.0', addresses=['192.0.2.50', '2001:db8:1::50']),
                                dict(vif='vif2.0', addresses=['192.0.2.51'])]),
         B=dict(common, routes=[dict(vif='vif1.0', addresses=['192.0.2.50'])]),
+        # after a failed kill: the IPv6 sysctls as B wants them (kills towards B have left them at 1)
+        reset=['sysctl -qw net.ipv6.conf.all.forwarding=0', 'sysctl -qw net.ipv6.conf.default.forwarding=0',
+               'sysctl -qw net.ipv6.conf.eth0.proxy_ndp=0'],
         final=[dict(common, routes=[])],
     )
 

@@ -298,9 +298,8 @@ class Crash:
         replay = ' [a kept case: XENFLEET_CRASH_MODULES=%s XENFLEET_CRASH_KILLS=0 runs it alone]' % case['name'] if kept else ''
         if point is not None:
             replay = ' [replay: XENFLEET_CRASH_SEED=%s XENFLEET_CRASH_REPLAY=%s:%s:%s]' % (self.seed, case['name'], state, show(point))
-        line = '%s: %s%s' % (case['name'], message, replay)
-        print('  FAIL ' + line)
-        self.failures.append(line)
+        print('  FAIL %s: %s%s' % (case['name'], message, replay))
+        self.failures.append(('%s: %s' % (case['name'], message), replay))
 
     def kill_once(self, case, target, point, how, references, stats, ticker, left=None):
         """One kill towards target and the checks after it; left (shell lines) instead of a run puts dom0 in the
@@ -471,9 +470,15 @@ class Crash:
                           stats['max_ssh_gap'], stats['max_ssh_silence'], stats['unreachable_until_repair']))
         for name, stats, _seconds in self.rows:
             if stats['kills'] < kills and not replay:
-                self.failures.append('%s: only %d kills landed (%d wanted)' % (name, stats['kills'], kills))
-        print('seed %s; %d failures' % (self.seed, len(self.failures)))
-        for line in self.failures:
+                self.failures.append(('%s: only %d kills landed (%d wanted)' % (name, stats['kills'], kills), ''))
+        print('seed %s; %d failed checks' % (self.seed, len(self.failures)))
+        # one line per distinct failure, with how often it came and the first replay of it
+        counts = collections.Counter(message for message, _replay in self.failures)
+        first = {}
+        for message, replay in self.failures:
+            first.setdefault(message, replay)
+        for message in counts:
+            line = '%s (%d times)%s' % (message, counts[message], first[message])
             print('FAILED ' + line)
         return 1 if self.failures else 0
 
