@@ -277,7 +277,7 @@ class Crash:
     # ------------------------------------------------------------ one case
 
     def baseline(self, case):
-        """Both states' kernel, files and timelines, from clean runs; False when the module itself does not converge."""
+        """Both states' kernel, files and timelines, from clean runs; (None, None) when the module itself does not converge."""
         references, timelines = {}, {}
         for round_ in range(2):
             for state in ('A', 'B'):
