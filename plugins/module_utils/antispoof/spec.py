@@ -347,8 +347,8 @@ class AntispoofSpec:
             owner = owners.get(vif.name)
             if owner is not None:
                 found.append("vifs[%d].name '%s' is the name of the emulated NIC of vif %s (vifs[%d]), which that vif's policy "
-                             "covers; name one of them otherwise" % (self._positions[index], vif.name, self.vifs[owner].name,
-                                                                    self._positions[owner]))
+                             "covers; name one of them otherwise" % (
+                                 self._positions[index], vif.name, self.vifs[owner].name, self._positions[owner]))
             owner = owners.get(vif.twin)
             if owner is not None and self.vifs[owner].name != vif.name:  # one name twice is reported as such
                 found.append("vifs[%d].name '%s' gives its emulated NIC the name '%s', as vif %s (vifs[%d]) does (QEMU cuts tap "
