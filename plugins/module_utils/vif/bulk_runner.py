@@ -28,6 +28,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.vif.info import g
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.plan import VifPlan
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import (
     backend_reader,
+    warn_unread_backends,
     dom0_claims,
     locked_directories,
     os_failure,
@@ -185,6 +186,7 @@ def live_steps(module, plans, result):
             steps.extend(_guest_live_steps(xl, plan, vifs))
     except (XlOutputError, LivePlanError) as error:
         module.fail_json(msg='live: %s; no config was changed' % error, **dict(result, changed=False))
+    warn_unread_backends(module, xenstore_ls, live['running'])
     live['commands'] = [step.argv for step in steps]
     live['steps'] = [step.description for step in steps]
     if steps:

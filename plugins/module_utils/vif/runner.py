@@ -176,9 +176,11 @@ def converge_live(module, plan, result):
     xl = module.get_bin_path('xl')
     live = dict(xl=xl, running=False, vifs=[], commands=[], steps=[], note=None)
     result['live'] = live
+    xenstore_ls = backend_reader(module, xl)
     try:
-        view = read_live(module.run_command, xl, params['domain'], backend_reader(module, xl))
+        view = read_live(module.run_command, xl, params['domain'], xenstore_ls)
         live.update(running=view.running, vifs=[live_vif_dict(vif) for vif in view.vifs], note=view.note)
+        warn_unread_backends(module, xenstore_ls, view.running)
         if not view.running:
             module.warn('live: %s, so only the config file was changed; the guest gets the change when it next starts' % view.note)
             return []
@@ -194,15 +196,15 @@ def converge_live(module, plan, result):
 
 
 def backend_reader(module, xl):
-    """xenstore-ls's path, to compare each running vif's backend entries with its config; None, with a warning
-    when xl is there without it (Debian's xen-utils pull xenstore-utils in)."""
-    if xl is None:
-        return None
-    path = module.get_bin_path('xenstore-ls')
-    if path is None:
+    """xenstore-ls's path, to compare each running vif's backend entries with its config (None without xl)."""
+    return module.get_bin_path('xenstore-ls') if xl else None
+
+
+def warn_unread_backends(module, xenstore_ls, running):
+    """Say so when running guests' vifs could be compared by MAC only (Debian's xen-utils pull xenstore-utils in)."""
+    if running and xenstore_ls is None:
         module.warn('live: xenstore-ls is not installed, so running vifs are compared with their config by MAC only '
                     '(one left on an old bridge, name or address is not seen)')
-    return path
 
 
 def run_steps(module, steps, result, written):

@@ -319,3 +319,23 @@ def test_a_backend_that_cannot_be_read_is_an_error(fake_xl):
                  ('-f', BACKEND): (1, '', 'xenstore-ls: xs_directory (%s): No such file or directory' % BACKEND)})
     with pytest.raises(XlOutputError, match='xenstore-ls -f .*vif/7/0 failed .rc 1.: .*No such file.*the running vif 0 cannot be compared'):
         read_live(xl, XL, 'web', xenstore_ls='/usr/bin/xenstore-ls')
+
+
+class Warned:
+    """Stands in for AnsibleModule's warn."""
+
+    def __init__(self):
+        self.warnings = []
+
+    def warn(self, text):
+        self.warnings.append(text)
+
+
+@pytest.mark.parametrize('xenstore_ls, running, warned', [
+    (None, True, 1), ('/usr/bin/xenstore-ls', True, 0), (None, False, 0), (None, [], 0), (None, ['web'], 1)])
+def test_without_xenstore_ls_a_running_guest_is_compared_by_mac_only_and_said_so(xenstore_ls, running, warned):
+    from ansible_collections.xenfleet.network.plugins.module_utils.vif.runner import warn_unread_backends
+    module = Warned()
+    warn_unread_backends(module, xenstore_ls, running)
+    assert len(module.warnings) == warned
+    assert all('compared with their config by MAC only' in text for text in module.warnings)
