@@ -495,13 +495,14 @@ class Matrix:
             if entry.get('state') != 'permanent' and 'self' not in entry.get('flags', []):
                 self.lab.run('dom0', ['bridge', 'fdb', 'del', entry['mac'], 'dev', entry['ifname'], 'master'], check=False)
 
-    def unlisted(self, protected):
-        """g4's vif matches vif* but has no policy: secure by default, its frames are dropped."""
-        reached = self.lab.ping('g4', '192.0.2.22', timeout=1)
+    def unlisted(self, protected, guest='g4'):
+        """A guest whose vif has no policy (g4's matches vif*, g5's web-0 no pattern): secure by default, its frames are dropped."""
+        vif = self.lab.guest(guest)['vif']
+        reached = self.lab.ping(guest, '192.0.2.22', timeout=1)
         if protected:
-            self.expect(not reached, 'g4, whose vif has no policy, cannot reach g2')
+            self.expect(not reached, '%s, whose vif %s has no policy, cannot reach g2' % (guest, vif))
         else:
-            self.expect(reached, 'without protection, g4 (a vif without a policy) reaches g2')
+            self.expect(reached, 'without protection, %s (vif %s, no policy) reaches g2' % (guest, vif))
 
     def restart(self):
         """A guest restarted (vif deleted and recreated, same name) is protected before anything reruns."""
