@@ -31,7 +31,7 @@ def host_problems(spec, view):
         if view.bridge is not None and not spec.uplink and view.bridge_routes:
             problems.append("bridge '%s' carries routes (%s); deleting it would cut dom0 off: give uplink, the NIC that "
                             "takes them back" % (spec.name, ', '.join(route_label(route, spec.name) for route in view.bridge_routes)))
-        elif view.bridge is not None and view.uplink is not None and view.uplink.master == view.bridge.index:
+        elif view.bridge is not None and view.uplink is not None:
             problems += nexthop_object_problems(view.bridge_routes, spec.name, spec.uplink, view.unplaced_nexthop_routes)
         return problems
     bridge_index = view.bridge.index if view.bridge is not None else None
@@ -236,15 +236,18 @@ class BridgePlanner:
             self.after_bridge = describe_bridge(spec.name, False)
             return self.after_bridge
         uplink_enslaved = view.uplink is not None and view.uplink.master == view.bridge.index
-        if uplink_enslaved:
+        # Routes on the bridge go back to the uplink even when it is released already (a run killed between the
+        # release and the route moves): deleting the bridge would take them, dom0's default routes among them.
+        if uplink_enslaved or (view.uplink is not None and view.bridge_routes):
             declared = declared_addresses(spec)
             returning = [address for address in view.bridge_addresses
                          if not contains_address(declared, address) and not autoconfigured(address)]
             for address in returning:
                 if not contains_address(view.uplink_addresses, address):
                     self._add_address(spec.uplink, address)
-            self.plan.add('release %s from %s' % (spec.uplink, spec.name), lambda: net.set_master(spec.uplink, None),
-                          lambda: net.set_master(spec.uplink, spec.name))
+            if uplink_enslaved:
+                self.plan.add('release %s from %s' % (spec.uplink, spec.name), lambda: net.set_master(spec.uplink, None),
+                              lambda: net.set_master(spec.uplink, spec.name))
             for route in view.bridge_routes:
                 self.plan.add('move route %s to %s' % (route_label(route, spec.name), spec.uplink),
                               bind(net.replace_route, spec.uplink, route), bind(net.replace_route, spec.name, route))

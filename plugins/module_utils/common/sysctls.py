@@ -135,6 +135,11 @@ class SysctlRecord:
         """The keys user claims now."""
         return sorted(key for key, entry in self.entries.items() if user in entry['users'])
 
+    def concerns(self, user):
+        """The keys a run of user must read: those it claims, and those nobody claims any more, whose put-back a killed
+        run left undone (any claimer finishes it)."""
+        return sorted(key for key, entry in self.entries.items() if user in entry['users'] or not entry['users'])
+
     def claim(self, user, wanted, read_value):
         """The entries after user needs exactly wanted ({key: value}) and the writes that takes, [(key, now, new)].
 

@@ -62,9 +62,11 @@ def nat_user(name):
     return 'xen_nat %s' % name
 
 
-def claimed_interfaces(record, name):
-    """The interfaces whose flag the instance claims in the record."""
-    return [forwarding_ifname(key) for key in record.users(nat_user(name)) if forwarding_ifname(key)]
+def concerned(record, name):
+    """What a run of the instance must read: the interfaces whose flag it claims or whose put-back a killed run left
+    undone, and the other settings left so (xen_route's), which it finishes too. Returns (ifnames, [key])."""
+    keys = record.concerns(nat_user(name))
+    return [forwarding_ifname(key) for key in keys if forwarding_ifname(key)], [key for key in keys if not forwarding_ifname(key)]
 
 
 def load_ledger(data):
@@ -84,10 +86,21 @@ def take_over_ledger(record, ledger):
             record.entries[key]['users'].setdefault(nat_user(instance), '1')
 
 
-def plan_forwarding(plan, record, name, needed, read_value, write_value):
+def plan_forwarding(plan, record, name, needed, read_value, write_value, others=None, sysctls=None):
     """Add the steps giving instance `name` forwarding on exactly the interfaces `needed` (empty: on none), flags
-    another user still needs left on. Returns {ifname: value written}."""
-    change = record.plan(plan, nat_user(name), dict((forwarding_key(ifname), '1') for ifname in needed),
-                         lambda key: read_value(forwarding_ifname(key)),
-                         lambda key, value: write_value(forwarding_ifname(key), value))
-    return dict((forwarding_ifname(key), value) for key, value in change.finish(plan).items())
+    another user still needs left on. others: {key: value} of the other settings concerned (see concerned()), read
+    and written through sysctls. Returns {ifname: value written}."""
+    others = others or {}
+
+    def read(key):
+        ifname = forwarding_ifname(key)
+        return read_value(ifname) if ifname else others.get(key)
+
+    def write(key, value):
+        ifname = forwarding_ifname(key)
+        if ifname:
+            write_value(ifname, value)
+        else:
+            sysctls.write(key, value)
+    change = record.plan(plan, nat_user(name), dict((forwarding_key(ifname), '1') for ifname in needed), read, write)
+    return dict((forwarding_ifname(key), value) for key, value in change.finish(plan).items() if forwarding_ifname(key))

@@ -34,6 +34,7 @@ from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, Address
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import boot_script, delete_table_script, replace_table_script
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan
+from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import Sysctls
 
 
 def bridge_address(interface):
@@ -112,7 +113,8 @@ class NatPlanner:
         # the former ledger (nat/forwarding.py): the ledger file goes.
         view = self.view
         self.forwarding_after.update(plan_forwarding(self.plan, view.sysctl_record, self.spec.name, needed,
-                                                     view.forwarding.get, self.actors.write_forwarding))
+                                                     view.forwarding.get, self.actors.write_forwarding,
+                                                     view.other_sysctls, Sysctls()))
         self._remove_file(self.paths.ledger)
 
     def _stop_dnsmasq(self):

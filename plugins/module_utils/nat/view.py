@@ -12,9 +12,9 @@ __metaclass__ = type
 
 import ipaddress
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import SysctlError, SysctlRecord
+from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import SysctlError, SysctlRecord, Sysctls
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import (
-    claimed_interfaces, load_ledger, read_forwarding, take_over_ledger)
+    concerned, load_ledger, read_forwarding, take_over_ledger)
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.nft import FAMILY, normalize_listing, table_name
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.state import (
     NatStateError, json_text, load_json_state, load_record, other_records, read_state_file, strings)
@@ -38,6 +38,7 @@ class NatView:
         self.others = []
         self.ledger = {}
         self.sysctl_record = None
+        self.other_sysctls = {}  # settings of xen_route's whose put-back a killed run left undone
         self.forwarding = {}
         self.nft_listing = None
         self.nft_text = ''
@@ -92,7 +93,8 @@ def read_view(spec, paths, net, nft, service, read_value=read_forwarding):
     except SysctlError as error:
         raise NatStateError(str(error))
     take_over_ledger(view.sysctl_record, view.ledger)
-    claimed = claimed_interfaces(view.sysctl_record, spec.name)
+    claimed, others = concerned(view.sysctl_record, spec.name)
+    view.other_sysctls = dict((key, Sysctls().read(key)) for key in others)
     for ifname in set([view.bridge_name, view.uplink_name] + claimed):
         if ifname:
             view.forwarding[ifname] = read_value(ifname)

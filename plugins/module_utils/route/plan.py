@@ -96,7 +96,7 @@ class RoutePlanner:
         keys = [key for key, dummy in self.claimed_sysctls()]
         for entry in self.present(view):
             keys += [key for key, dummy in vif_sysctls(entry)]
-        return keys + [key for key in self.record.users(SYSCTL_USER) if key not in keys]
+        return keys + [key for key in self.record.concerns(SYSCTL_USER) if key not in keys]
 
     def claimed_sysctls(self):
         """The dom0-wide and uplink settings, claimed in the record shared with xen_nat. Without purge, what was

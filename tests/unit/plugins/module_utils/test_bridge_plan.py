@@ -269,3 +269,19 @@ def test_route_through_a_nexthop_object_on_an_unnamed_link_is_refused():
     with pytest.raises(InvalidSpec) as error:
         planner(view)
     assert "'203.0.113.0/24 nhid'" in str(error.value) and 'nexthop_compat_mode=0' in str(error.value)
+
+
+def test_absent_after_a_kill_between_release_and_route_moves_still_moves_the_routes_back():
+    # xen_crash found it: eth0 already released with dom0's addresses back, the routes still on the bridge, which
+    # deleting the bridge took along (dom0 without a default route, and changed=false from then on).
+    view = migrated_view()
+    view.uplink = nic(master=None)
+    view.uplink_addresses = [PRIMARY, SECONDARY, GLOBAL6]
+    built = planner(view, state='absent')
+    built.plan_absent()
+    assert built.plan.names() == [
+        'move route 0.0.0.0/0 via 192.0.2.1 dev xenbr0 to eth0',
+        'move route ::/0 via 2001:db8:1::1 dev xenbr0 metric 1024 to eth0',
+        'delete address 2001:db8:1::10/64 from xenbr0', 'delete address 192.0.2.11/24 from xenbr0',
+        'delete address 192.0.2.10/24 from xenbr0',
+        'check that 192.0.2.1, 2001:db8:1::1 still answer(s) through xenbr0', 'delete bridge xenbr0']

@@ -11,9 +11,9 @@ import json
 import pytest
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.plan import Plan
-from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import SysctlError, SysctlRecord, load
+from ansible_collections.xenfleet.network.plugins.module_utils.common.sysctls import SysctlError, SysctlRecord, Sysctls, load
 from ansible_collections.xenfleet.network.plugins.module_utils.nat.forwarding import (
-    forwarding_ifname, forwarding_key, load_ledger, plan_forwarding, read_forwarding, take_over_ledger, write_forwarding)
+    concerned, forwarding_ifname, forwarding_key, load_ledger, plan_forwarding, read_forwarding, take_over_ledger, write_forwarding)
 
 ETH0 = 'net/ipv4/conf/eth0/forwarding'
 
@@ -75,6 +75,19 @@ def test_a_put_back_a_killed_run_left_undone_is_finished_by_the_next(tmp_path):
     assert load(open(path, 'rb').read(), path) == {ETH0: {'original': '0', 'users': {}}}
     assert run(path, 'other', [], flags) == ['set net.ipv4.conf.eth0.forwarding to 0', 'remove %s' % path]
     assert flags == dict(eth0='0')
+
+
+def test_an_instance_finishes_a_put_back_xen_route_left_undone(tmp_path):
+    path, flags, proc = str(tmp_path / 'r.json'), Flags(eth0='1'), tmp_path / 'proc'
+    (proc / 'net' / 'ipv4' / 'conf' / 'eth0').mkdir(parents=True)
+    (proc / 'net' / 'ipv4' / 'conf' / 'eth0' / 'proxy_arp').write_text('1\n')
+    record = SysctlRecord(path, entries={'net/ipv4/conf/eth0/proxy_arp': {'original': '0', 'users': {}}})
+    plan = Plan()
+    plan_forwarding(plan, record, 'guests', [], flags.get, flags.write, {'net/ipv4/conf/eth0/proxy_arp': '1'}, Sysctls(str(proc)))
+    assert plan.names() == ['set net.ipv4.conf.eth0.proxy_arp to 0', 'remove %s' % path]
+    plan.apply()
+    assert (proc / 'net' / 'ipv4' / 'conf' / 'eth0' / 'proxy_arp').read_text() == '0\n'
+    assert concerned(record, 'guests') == ([], ['net/ipv4/conf/eth0/proxy_arp'])
 
 
 def test_a_claim_a_killed_run_wrote_ahead_keeps_the_original(tmp_path):

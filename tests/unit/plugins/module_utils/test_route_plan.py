@@ -359,3 +359,20 @@ def test_a_hook_that_lost_its_x_bit_is_written_again(tmp_path):
     assert planner.plan.names() == ['write %s' % hook]
     planner.plan.apply()
     assert os.access(str(hook), os.X_OK)
+
+
+def test_a_run_killed_while_putting_settings_back_is_finished_by_the_next(tmp_path):
+    # xen_crash found it (xen_route:B:@18): killed right before net.ipv6.conf.eth0.proxy_ndp=0, the next run left it at 1.
+    kernel = FakeKernel()
+    plan(kernel, spec(tmp_path))[0].plan.apply()
+    fewer = spec(tmp_path, routes=[{'vif': 'vif2.0', 'addresses': ['192.0.2.51']}])
+    planner = plan(kernel, fewer)[0]
+    names = planner.plan.names()
+    for step in planner.plan.steps[:names.index('set net.ipv6.conf.eth0.proxy_ndp to 0')]:
+        step.action()  # the kill comes here
+    assert kernel.values['net/ipv6/conf/eth0/proxy_ndp'] == '1'
+    repair = plan(kernel, fewer)[0]
+    assert 'set net.ipv6.conf.eth0.proxy_ndp to 0' in repair.plan.names()
+    repair.plan.apply()
+    assert kernel.values['net/ipv6/conf/eth0/proxy_ndp'] == '0'
+    assert plan(kernel, fewer)[0].plan.names() == []
