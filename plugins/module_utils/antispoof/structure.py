@@ -48,14 +48,21 @@ def rule_body(rule):
 
 
 def structure_of(objects):
-    """The objects of a table listing with what legitimately varies left out, in a stable order."""
+    """The objects of a table listing with what legitimately varies left out, in a stable order.
+
+    A rule keeps its place in its chain (nft lists a chain's rules in order): the same rules in another order are
+    another filter, e.g. the final accept moved before the source check.
+    """
     found = []
+    rules_seen = {}
     for entry in objects or []:
         for kind in ('table', 'chain', 'rule', 'set', 'map', 'flowtable', 'counter', 'quota', 'ct helper', 'limit'):
             if kind not in entry:
                 continue
             if kind == 'rule':
                 body = rule_body(entry[kind])
+                chain = (body.get('family'), body.get('table'), body.get('chain'))
+                body['position'] = rules_seen[chain] = rules_seen.get(chain, -1) + 1
             else:
                 body = dict((key, value) for key, value in entry[kind].items() if key not in ('handle', 'elem'))
             found.append(json.dumps({kind: body}, sort_keys=True))
