@@ -32,7 +32,8 @@ import struct
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import namespace_lock_path
-from ansible_collections.xenfleet.network.plugins.module_utils.common.nft_snapshot import current_namespace_inode
+from ansible_collections.xenfleet.network.plugins.module_utils.common.nft_snapshot import (
+    current_namespace_inode, live_namespace_inodes)
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
 
 PROC_SYS = '/proc/sys'
@@ -271,3 +272,14 @@ def _put(path, data):
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
     write_atomic(path, data, mode=0o600)
+    if directory == RUN_RECORD_DIR:
+        _remove_those_of_gone_namespaces()
+
+
+def _remove_those_of_gone_namespaces():
+    """The records of namespaces that no longer exist (a container or a test lab gone): nobody reads them again."""
+    live = live_namespace_inodes()
+    for name in os.listdir(RUN_RECORD_DIR):
+        inode = name[len('netns-'):-len('.json')] if name.startswith('netns-') and name.endswith('.json') else ''
+        if inode.isdigit() and int(inode) not in live:
+            remove_file(os.path.join(RUN_RECORD_DIR, name))

@@ -157,3 +157,17 @@ def test_flags_are_read_and_written_by_path_so_dotted_names_work(tmp_path):
     write_forwarding('vif1.0', '1', str(tmp_path))
     assert read_forwarding('vif1.0', str(tmp_path)) == '1'
     assert read_forwarding('missing', str(tmp_path)) is None
+
+
+def test_records_of_namespaces_that_are_gone_are_removed_with_the_next_write(tmp_path, monkeypatch):
+    from ansible_collections.xenfleet.network.plugins.module_utils.common import sysctls
+    monkeypatch.setattr(sysctls, 'RUN_RECORD_DIR', str(tmp_path))
+    monkeypatch.setattr(sysctls, 'live_namespace_inodes', lambda: set([11, 12]))
+    for inode in (11, 12, 13):
+        (tmp_path / ('netns-%d.json' % inode)).write_text('{}')
+    (tmp_path / 'other.json').write_text('{}')
+    path, flags = str(tmp_path / 'netns-12.json'), Flags(eth0='0')
+    plan = Plan()
+    plan_forwarding(plan, SysctlRecord(path), 'guests', ['eth0'], flags.get, flags.write)
+    plan.apply()
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ['netns-11.json', 'netns-12.json', 'other.json']
