@@ -14,6 +14,7 @@ import re
 
 from ansible_collections.xenfleet.network.plugins.module_utils.bridge.view import describe_bridge
 from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import AF_INET, AF_INET6, Netlink, address_cidr
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import EMU_SUFFIX
 
 # How Xen names a vif's dom0 device when the vif line gives no vifname (and the emulated NIC's tap).
 XEN_DEVICE_RE = re.compile(r'^(vif|tap)[0-9]+\.[0-9]+(-emu)?$')
@@ -37,7 +38,7 @@ class Dom0Netlink(Netlink):
 
 
 def is_vif_device(name, vifnames):
-    return name in vifnames or bool(XEN_DEVICE_RE.match(name)) or (name.endswith('-emu') and name[:-4] in vifnames)
+    return name in vifnames or bool(XEN_DEVICE_RE.match(name)) or (name.endswith(EMU_SUFFIX) and name[:-len(EMU_SUFFIX)] in vifnames)
 
 
 def read_network(net, vifnames):

@@ -18,11 +18,10 @@ __metaclass__ = type
 import hashlib
 import re
 
-from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import IFNAME_FORBIDDEN, IFNAME_MAX, XEN_OUI, parse_interface
+from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import EMU_SUFFIX, IFNAME_FORBIDDEN, IFNAME_MAX, XEN_OUI, parse_interface
 
 DEFAULT_MAC_PREFIX = '02:00'
-# Emulated NICs of HVM guests get a second device named `<vifname>-emu`.
-EMU_SUFFIX = '-emu'
+# An emulated NIC's device is `<vifname>-emu`, which must fit too.
 EMULATED_IFNAME_MAX = IFNAME_MAX - len(EMU_SUFFIX)
 _HASH_LENGTH = 4
 

@@ -25,13 +25,13 @@ from ansible_collections.xenfleet.network.plugins.module_utils.common.validate i
     interface_name_rules,
     mac_rules as common_mac_rules,
     outside_rules,
+    EMU_SUFFIX,
     parse_interface,
     parse_mac,
     parse_network,
     script_rules,
 )
 from ansible_collections.xenfleet.network.plugins.module_utils.vif.derive import (
-    EMU_SUFFIX,
     EMULATED_IFNAME_MAX,
     mac_prefix_rules,
 )
