@@ -407,14 +407,15 @@ class Lane:
                           completed.returncode == 0 and recap.get('changed', 1) == 0 and recap.get('failed', 1) == 0,
                           '\n'.join(changed) + completed.stdout[-3000:])
 
-    def live(self, state, run):
-        result_file = os.path.join(self.run_dir, 'live-%s-%d.json' % (state, run))
+    def live(self, state, run, **changes):
+        """One xen_vif run on LIVE_VIF; changes (bridge, ip, mac, live) replace the vif's values for this run."""
+        result_file = os.path.join(self.run_dir, 'live-%s-%s.json' % (state, run))
         guest, devid, bridge, address = LIVE_VIF
+        vif = {'state': state, 'domain': guest, 'devid': devid, 'bridge': bridge, 'ip': [address]}
+        vif.update(changes)
         completed, _recap, seconds = self.playbook(
-            os.path.join(HERE, 'live_vif.yml'), '-e', json.dumps({
-                'realxen_live': {'state': state, 'domain': guest, 'devid': devid, 'bridge': bridge, 'ip': [address]},
-                'realxen_result': result_file}),
-            label='xen_vif live, %s, run %d' % (state, run))
+            os.path.join(HERE, 'live_vif.yml'), '-e', json.dumps({'realxen_live': vif, 'realxen_result': result_file}),
+            label='xen_vif live, %s, run %s' % (state, run))
         result = {}
         if os.path.exists(result_file):
             with open(result_file) as stream:
@@ -441,6 +442,8 @@ class Lane:
         completed, result, _seconds = self.live('present', 2)
         self.report.prove('attach again: no change', completed.returncode == 0 and result.get('changed') is False,
                           completed.stdout[-2000:])
+        if mac and vifname:
+            self.prove_stale_live_vif(mac, vifname)
 
         completed, result, seconds = self.live('absent', 1)
         listed = self.dom0('xl network-list %s' % guest).stdout
@@ -456,6 +459,27 @@ class Lane:
             'xl network-list:\n%s\nconfig: %s\n%s' % (listed, config, completed.stdout[-2000:]))
         completed, result, _seconds = self.live('absent', 2)
         self.report.prove('detach again: no change', completed.returncode == 0 and result.get('changed') is False,
+                          completed.stdout[-2000:])
+
+    def prove_stale_live_vif(self, mac, vifname):
+        """A run killed between the config write and xl leaves the config moved and the running vif where it was:
+        the next live run must see it in the backend's xenstore entries (same MAC and devid) and re-plug it."""
+        guest, devid, _bridge, _address = LIVE_VIF
+        moved = {'bridge': 'xenbr0', 'ip': ['10.0.2.23'], 'mac': mac}
+        completed, result, _seconds = self.live('present', 'config-only', live=False, **moved)
+        left = (self.link(vifname) or {}).get('master')
+        self.report.prove('a config-only write moved the vif to xenbr0 in the file while %s stays on %s' % (vifname, left),
+                          completed.returncode == 0 and result.get('changed') and left == 'xenbr1', completed.stdout[-2000:])
+        completed, result, seconds = self.live('present', 'repair', **moved)
+        backend = self.dom0('xenstore-read /local/domain/0/backend/vif/$(xl domid %s)/%d/bridge' % (guest, devid)).stdout.strip()
+        master = (self.link(vifname) or {}).get('master')
+        self.report.prove(
+            'the next live run (%.0f s) found the running vif on its old bridge and re-plugged it: reported changed, '
+            '%s is now a port of %s, the backend says %s' % (seconds, vifname, master, backend),
+            completed.returncode == 0 and result.get('changed') and master == 'xenbr0' and backend == 'xenbr0',
+            'result: %s\n%s' % (json.dumps(result)[:1500], completed.stdout[-2000:]))
+        completed, result, _seconds = self.live('present', 'after-repair', **moved)
+        self.report.prove('re-plugged: a third run changes nothing', completed.returncode == 0 and result.get('changed') is False,
                           completed.stdout[-2000:])
 
     # ------------------------------------------------------------ teardown
