@@ -46,7 +46,8 @@ author:
   - xenfleet.network developers (@xenfleet)
 requirements:
   - pyroute2 >= 0.7.2, optional; with it the V(nftables) backend reads the ruleset's generation and skips listing
-    tables that did not change since its last run
+    tables that did not change since its last run; needed when O(host_interfaces) closes dom0 in a task run over SSH,
+    to find the interface of the session
   - nft (nftables 0.9.6 or later) on the managed host for the V(nftables) backend; a kernel with bridge-family nftables
   - ebtables-nft, iptables-nft and ip6tables-nft (iptables 1.8 or later) and br_netfilter for the V(iptables) backend
 extends_documentation_fragment:
@@ -158,7 +159,9 @@ options:
         or interface that is not a vif (or emulated NIC) with a policy, trusted, C(lo) or listed here is dropped,
         whatever its name, bridged (every bridge's ports - the bridge family cannot tell bridges apart on kernels
         without C(nft_meta_bridge), nor can ebtables) or routed (in the C(inet) table, which then always exists).
-      - Forgetting one cuts dom0's traffic on it; the roles declare the uplink and the bridges they make.
+      - Forgetting one cuts dom0's traffic on it; the roles declare the uplink and the bridges they make, with their
+        ports. The interface the task's own SSH session comes in on (the route to the client sshd names in
+        C(SSH_CONNECTION)) must be one that passes, or the task fails before any change, naming it.
       - Omit to keep what is declared (nothing at first - then only O(vif_patterns) drop).
     type: list
     elements: str
@@ -325,6 +328,12 @@ state:
   returned: always
   type: str
   sample: present
+session_device:
+  description: The interface this task's SSH session comes in on, when the policy would have dropped it (the task failed
+    before any change).
+  returned: on failure, when the policy would cut the task's own SSH session
+  type: str
+  sample: eth0
 ruleset_source:
   description:
     - How the module learned what the firewall holds now.

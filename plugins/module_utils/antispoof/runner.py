@@ -15,11 +15,12 @@ import os
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_backend import BRIDGE_SYSCTLS_ON, IptablesBackend, IptablesError
+from ansible_collections.xenfleet.network.plugins.module_utils.antispoof import session
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.iptables_structure import IptablesReference
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.nft_backend import BRIDGE_SYSCTLS_OFF, NftBackend
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.spec import AntispoofSpec
 from ansible_collections.xenfleet.network.plugins.module_utils.antispoof.structure import ScratchReference
-from ansible_collections.xenfleet.network.plugins.module_utils.common import boot_unit
+from ansible_collections.xenfleet.network.plugins.module_utils.common import boot_unit, deps
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import module_locks, namespace_label, namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft import NftError
@@ -38,6 +39,7 @@ SYSCTLS = {
 
 def run_antispoof_module(module):
     spec = checked_options(module, AntispoofSpec)
+    refuse_to_cut_the_session(module, spec)
     # One lock for the namespace's tables, their snapshot and the boot-time files: every run reads all of them
     # (purge=false merges with what is there) and rewrites them.
     tables = "xen_antispoof's tables in network namespace %s" % namespace_label()
@@ -50,6 +52,31 @@ def run_antispoof_module(module):
             # Only reads raise here: a failed write is a failed plan step, rolled back and reported below.
             module.fail_json(msg='xen_antispoof: reading %s: %s; nothing was changed' % (error.filename or 'the host', error.strerror or error))
     module.exit_json(**result)
+
+
+def refuse_to_cut_the_session(module, spec):
+    """Fail before any change when the policy would drop the interface this task's SSH client reaches dom0 through."""
+    client = session.ssh_client(os.environ)
+    if client is None or not session.closes(spec):
+        return
+    deps.require(module, 'pyroute2')
+    # imported here: pyroute2 costs a quarter of a second, which runs that close nothing do not pay
+    from ansible_collections.xenfleet.network.plugins.module_utils.common.netlink import Netlink, NetlinkError
+    netlink = None
+    try:
+        netlink = Netlink()
+        device = netlink.route_device(client)
+    except NetlinkError as error:
+        module.fail_json(msg='xen_antispoof: finding the interface of this SSH session (client %s): %s; nothing was changed' % (client, error))
+    finally:
+        if netlink is not None:
+            netlink.close()
+    why = session.dropped_session_device(spec, device)
+    if why:
+        module.fail_json(msg="xen_antispoof: this task's SSH session reaches dom0 on %s (client %s), and the policy would drop "
+                             "everything arriving there: %s. Add %s to host_interfaces (the roles: "
+                             "xenfleet_antispoof.host_interfaces) if it is dom0's own; nothing was changed." % (device, client, why, device),
+                         session_device=device)
 
 
 def make_backends(module, spec):

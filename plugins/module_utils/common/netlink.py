@@ -176,6 +176,14 @@ class Netlink:
         return dict((message['index'], message.get_attr('IFLA_IFNAME'))
                     for message in self._request('list links', self.ipr.get_links))
 
+    def route_device(self, address):
+        """The name of the link the kernel reaches address through (where its packets come in), or None."""
+        for message in self._request('look up the route to %s' % address, self.ipr.route, 'get', dst=address):
+            index = message.get_attr('RTA_OIF')
+            if index:
+                return self.link_names().get(index)
+        return None
+
     def _link_from_message(self, message):
         info = message.get_attr('IFLA_LINKINFO')
         kind = info.get_attr('IFLA_INFO_KIND') if info is not None else None

@@ -151,6 +151,10 @@ class SysctlRecord:
         writes = []
         for key, value in sorted(wanted.items()):
             current = read_value(key)
+            if key not in entries and current == value:
+                # Nobody holds it and it is already so: its original would be this very value, which no put-back
+                # changes; a record would only make a first run after a reboot that lost /run report a change.
+                continue
             entry = entries.setdefault(key, {'original': current, 'users': {}})
             others = dict((other, needed) for other, needed in entry['users'].items() if other != user and needed != value)
             if others:
