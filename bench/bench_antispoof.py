@@ -109,6 +109,7 @@ ADD_ONE_PLAYBOOK = '''
         vifs: "{{ antispoof_vifs }}"
         purge: "{{ antispoof_purge }}"
         persist_path: "{{ persist_path }}"
+        boot_unit_dir: "{{ boot_unit_dir }}"
         cache_dir: "{{ cache_dir }}"
     - ansible.builtin.debug: {msg: "ELAPSED {{ now().timestamp() - started | float }}"}
 '''
@@ -243,8 +244,9 @@ class Bench:
             for name, listed, purge in steps:
                 variables = os.path.join(directory, 'vars.json')
                 with open(variables, 'w') as stream:
+                    # The lab's dom0 shares this machine's /etc: the boot unit goes to the work dir too.
                     json.dump({'antispoof_vifs': listed, 'antispoof_purge': purge, 'persist_path': os.path.join(directory, 'antispoof.nft'),
-                               'cache_dir': os.path.join(directory, 'cache')}, stream)
+                               'boot_unit_dir': os.path.join(directory, 'systemd'), 'cache_dir': os.path.join(directory, 'cache')}, stream)
                 completed = subprocess.run([ansible_playbook, '-i', self.lab.write_inventory(), '-l', 'dom0', playbook, '-e', '@' + variables],
                                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=True)
                 timings[name].append(float(completed.stdout.split("ELAPSED ")[1].split('"')[0]))
