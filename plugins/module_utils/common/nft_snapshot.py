@@ -53,17 +53,22 @@ def ruleset_generation():
     return next((generation for generation in generations if generation is not None), None)
 
 
-def namespace_identity():
-    """'boot id/namespace cookie', unique to this network namespace until reboot; None on kernels before 5.14."""
-    boot_id = read_bytes(BOOT_ID_PATH)
+def namespace_cookie():
+    """This network namespace's cookie, never reused while the machine runs; None on kernels before 5.14."""
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        cookie = int.from_bytes(probe.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8), 'little')
+        return int.from_bytes(probe.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8), 'little')
     except OSError:
         return None
     finally:
         probe.close()
-    if not boot_id:
+
+
+def namespace_identity():
+    """'boot id/namespace cookie', unique to this network namespace until reboot; None on kernels before 5.14."""
+    boot_id = read_bytes(BOOT_ID_PATH)
+    cookie = namespace_cookie()
+    if not boot_id or cookie is None:
         return None
     return '%s/%d' % (boot_id.decode('ascii', 'replace').strip(), cookie)
 
@@ -86,6 +91,15 @@ def live_namespace_inodes():
     if os.path.isdir(NETNS_DIR):
         paths.extend(os.path.join(NETNS_DIR, name) for name in os.listdir(NETNS_DIR))
     return set(inode for inode in map(_namespace_inode, paths) if inode is not None)
+
+
+def remove_files_of_gone_namespaces(directory, prefix):
+    """Remove the files <prefix><inode>.json in directory whose network namespace no longer exists."""
+    live = live_namespace_inodes()
+    for name in os.listdir(directory):
+        inode = name[len(prefix):-len('.json')] if name.startswith(prefix) and name.endswith('.json') else ''
+        if inode.isdigit() and int(inode) not in live:
+            remove_file(os.path.join(directory, name))
 
 
 class SnapshotStore:
@@ -134,12 +148,7 @@ class SnapshotStore:
             self.forget()
 
     def _remove_those_of_gone_namespaces(self):
-        live = live_namespace_inodes()
-        prefix = self.owner + '-'
-        for name in os.listdir(self.directory):
-            inode = name[len(prefix):-len('.json')] if name.startswith(prefix) and name.endswith('.json') else ''
-            if inode.isdigit() and int(inode) not in live:
-                remove_file(os.path.join(self.directory, name))
+        remove_files_of_gone_namespaces(self.directory, self.owner + '-')
 
     def forget(self):
         if self.inode is None:

@@ -27,19 +27,16 @@ import functools
 import json
 import os
 import re
-import socket
-import struct
 
 from ansible_collections.xenfleet.network.plugins.module_utils.common.atomic_file import read_bytes, remove_file, write_atomic
 from ansible_collections.xenfleet.network.plugins.module_utils.common.locks import namespace_lock_path
 from ansible_collections.xenfleet.network.plugins.module_utils.common.nft_snapshot import (
-    current_namespace_inode, live_namespace_inodes)
+    current_namespace_inode, namespace_cookie, remove_files_of_gone_namespaces)
 from ansible_collections.xenfleet.network.plugins.module_utils.common.validate import interface_name_problems
 
 PROC_SYS = '/proc/sys'
 RECORD_PATH = '/var/lib/xenfleet/sysctls.json'
 RUN_RECORD_DIR = '/run/xenfleet/sysctls'
-SO_NETNS_COOKIE = 71
 SETTING = re.compile(r'^[a-z][a-z0-9_]*$')
 VALUE = re.compile(r'^-?[0-9]+$')
 
@@ -88,17 +85,6 @@ def lock():
     return ('kernel settings of this network namespace', namespace_lock_path('sysctls'))
 
 
-def netns_cookie():
-    """This network namespace's cookie (never reused while the machine runs; Linux 5.14+), or None."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        return struct.unpack('Q', probe.getsockopt(socket.SOL_SOCKET, SO_NETNS_COOKIE, 8))[0]
-    except (OSError, struct.error):
-        return None
-    finally:
-        probe.close()
-
-
 def _is_boot_namespace():
     try:
         return os.stat('/proc/1/ns/net').st_ino == os.stat('/proc/self/ns/net').st_ino
@@ -110,7 +96,7 @@ def record_location():
     """(path, cookie): where this namespace's record is, and the cookie it must carry (None: any)."""
     if _is_boot_namespace():
         return RECORD_PATH, None
-    return os.path.join(RUN_RECORD_DIR, 'netns-%s.json' % current_namespace_inode()), netns_cookie()
+    return os.path.join(RUN_RECORD_DIR, 'netns-%s.json' % current_namespace_inode()), namespace_cookie()
 
 
 class SysctlRecord:
@@ -277,13 +263,4 @@ def _put(path, data):
         os.makedirs(directory, 0o755)
     write_atomic(path, data, mode=0o600)
     if directory == RUN_RECORD_DIR:
-        _remove_those_of_gone_namespaces()
-
-
-def _remove_those_of_gone_namespaces():
-    """The records of namespaces that no longer exist (a container or a test lab gone): nobody reads them again."""
-    live = live_namespace_inodes()
-    for name in os.listdir(RUN_RECORD_DIR):
-        inode = name[len('netns-'):-len('.json')] if name.startswith('netns-') and name.endswith('.json') else ''
-        if inode.isdigit() and int(inode) not in live:
-            remove_file(os.path.join(RUN_RECORD_DIR, name))
+        remove_files_of_gone_namespaces(RUN_RECORD_DIR, 'netns-')

@@ -171,9 +171,9 @@ def test_flags_are_read_and_written_by_path_so_dotted_names_work(tmp_path):
 
 
 def test_records_of_namespaces_that_are_gone_are_removed_with_the_next_write(tmp_path, monkeypatch):
-    from ansible_collections.xenfleet.network.plugins.module_utils.common import sysctls
+    from ansible_collections.xenfleet.network.plugins.module_utils.common import nft_snapshot, sysctls
     monkeypatch.setattr(sysctls, 'RUN_RECORD_DIR', str(tmp_path))
-    monkeypatch.setattr(sysctls, 'live_namespace_inodes', lambda: set([11, 12]))
+    monkeypatch.setattr(nft_snapshot, 'live_namespace_inodes', lambda: set([11, 12]))
     for inode in (11, 12, 13):
         (tmp_path / ('netns-%d.json' % inode)).write_text('{}')
     (tmp_path / 'other.json').write_text('{}')
